@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make demo` (set up, search a bundled task, print the leaderboard)
+# and `make test` (set up, run the test suite). Everything lives in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# llama.cpp is built from source: a portable AVX2 build. -march=native builds crash in the AMX
+# matmul kernels on some server CPUs (seen on this project's machines), so native is off.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+DEMO_TASK ?= benchmarks/tasks/sentiment.yaml
+
+.PHONY: setup demo test test-fast clean
+
+$(BIN)/promptsearch: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/promptsearch
+
+demo: setup
+	$(BIN)/promptsearch run $(DEMO_TASK)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not model"
+
+clean:
+	rm -rf $(VENV) results/promptsearch.db* results/*/best.json

@@ -1,0 +1,111 @@
+"""Shared fixtures: a scripted fake model reached through litellm, and task files in tmp dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "benchmarks" / "data"
+
+
+class ScriptedModel:
+    """Answers like a small model that follows demos: with at least one demo it applies `rule`
+    to the query (the text after the last 'Input:'-like line), without demos it rambles."""
+
+    def __init__(self):
+        self.calls = 0
+        self.lock = threading.Lock()
+        self.rule = lambda text: text.upper()
+        self.fail_on = None  # substring of the prompt that triggers a transport error
+
+    def reply(self, prompt: str) -> str:
+        with self.lock:
+            self.calls += 1
+        if self.fail_on and self.fail_on in prompt:
+            raise ConnectionError("scripted outage")
+        blocks = [block for block in prompt.split("\n\n") if block.strip()]
+        query = blocks[-1].splitlines()[0].split(":", 1)[-1].strip().strip('"')
+        has_demo = sum(1 for block in blocks[:-1] if "\n" in block or "->" in block) > 0
+        return " " + self.rule(query) if has_demo else " I think that the answer is unclear"
+
+
+def _register(model: ScriptedModel) -> None:
+    import litellm
+    from litellm import CustomLLM
+
+    class FakeProvider(CustomLLM):
+        def completion(self, model_name=None, messages=None, *args, **kwargs):
+            response = kwargs["model_response"]
+            msgs = messages if messages is not None else kwargs["messages"]
+            prompt = "\n\n".join(str(m["content"]) for m in msgs)
+            try:
+                text = SCRIPTED.reply(prompt)
+            except ConnectionError as exc:
+                raise litellm.APIConnectionError(message=str(exc), llm_provider="fake",
+                                                 model="fake/scripted")
+            response.choices[0].message.content = text
+            response.usage = litellm.Usage(prompt_tokens=len(prompt.split()),
+                                           completion_tokens=len(text.split()),
+                                           total_tokens=len(prompt.split()) + len(text.split()))
+            return response
+
+    if not any(p["provider"] == "fake" for p in litellm.custom_provider_map):
+        litellm.custom_provider_map = litellm.custom_provider_map + [
+            {"provider": "fake", "custom_handler": FakeProvider()}]
+
+
+SCRIPTED = ScriptedModel()
+
+
+@pytest.fixture
+def fake_model():
+    """The scripted model behind `fake/scripted`, reset for each test."""
+    _register(SCRIPTED)
+    SCRIPTED.calls = 0
+    SCRIPTED.rule = lambda text: text.upper()
+    SCRIPTED.fail_on = None
+    return SCRIPTED
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def write_task(folder: Path, text: str, name: str = "task.yaml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def upper_task(tmp_path: Path) -> Path:
+    """A generation task the scripted model solves once a key has demos."""
+    words = [f"word{i}" for i in range(120)]
+    write_jsonl(tmp_path / "data" / "train.jsonl",
+                [{"input": w, "output": w.upper()} for w in words[:100]])
+    write_jsonl(tmp_path / "data" / "test.jsonl",
+                [{"input": w, "output": w.upper()} for w in words[100:]])
+    return write_task(tmp_path, """\
+name: upper
+data:
+  train: data/train.jsonl
+  test: data/test.jsonl
+  dev_size: 10
+model: fake/scripted
+prompt:
+  seeds: ["Write the word in capitals."]
+  style: completion
+search:
+  strategy: tpe
+  budget: {lm_calls: 120}
+  seed: 3
+""")
