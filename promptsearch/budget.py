@@ -1,0 +1,71 @@
+"""The search budget: a hard cap on logical LM calls, tokens, trials and wall time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .errors import BudgetExhausted
+
+
+@dataclass
+class Spent:
+    lm_calls: int = 0        # logical search-time calls (dev scoring + proposer), cached or not
+    proposer_calls: int = 0
+    test_calls: int = 0      # scoring finalists on test: outside the budget
+    model_calls: int = 0     # calls that really reached a model (cache misses)
+    tokens: int = 0
+    trials: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(self).items()}
+
+
+@dataclass
+class BudgetMeter:
+    """Hands out search-time calls until any limit is reached; thread-safe."""
+
+    lm_calls: Optional[int] = None
+    minutes: Optional[float] = None
+    trials: Optional[int] = None
+    tokens: Optional[int] = None
+    spent: Spent = field(default_factory=Spent)
+    started: float = field(default_factory=time.monotonic)
+    elapsed_before: float = 0.0  # seconds spent by earlier sessions of a resumed run
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def exhausted_by(self, calls: int = 1) -> Optional[str]:
+        """The name of the limit that `calls` more calls would break, or None."""
+        if self.lm_calls is not None and self.spent.lm_calls + calls > self.lm_calls:
+            return "lm_calls"
+        if self.minutes is not None and self.elapsed() >= self.minutes * 60:
+            return "minutes"
+        if self.tokens is not None and self.spent.tokens >= self.tokens:
+            return "tokens"
+        return None
+
+    def can_start_trial(self) -> bool:
+        return self.exhausted_by() is None and (self.trials is None or
+                                                self.spent.trials < self.trials)
+
+    def take(self, proposer: bool = False) -> None:
+        with self._lock:
+            limit = self.exhausted_by()
+            if limit:
+                raise BudgetExhausted(limit)
+            self.spent.lm_calls += 1
+            self.spent.proposer_calls += proposer
+
+    def snapshot(self) -> dict:
+        self.spent.seconds = self.elapsed()
+        return self.spent.as_dict()
+
+    def record(self, tokens: int) -> None:
+        with self._lock:
+            self.spent.tokens += tokens

@@ -1,0 +1,129 @@
+"""Score a key on examples: one key across many examples in a row (llama.cpp reuses the shared
+prefix), every prediction stored, errors and unparseable answers counted apart from wrong ones."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from .budget import BudgetMeter
+from .data import Example
+from .errors import BudgetExhausted
+from .key import PromptKey
+from .lm.client import LM, Completion
+from .metrics import Metric
+
+LABEL_MAX_TOKENS = 8
+
+
+@dataclass
+class KeyScore:
+    key_id: str
+    score: float
+    scores: list[Optional[float]]          # per example, aligned; None = LM error (left out)
+    predictions: list[Optional[str]]
+    errors: int = 0
+    unparseable: int = 0
+    lm_calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    complete: bool = True                  # False when the budget ran out part-way
+    targets: list[str] = field(default_factory=list)
+
+    @property
+    def examples(self) -> int:
+        return sum(score is not None for score in self.scores)
+
+
+class Evaluator:
+    """Scores keys for one run. `store` records each example; `meter` caps search-time calls."""
+
+    def __init__(self, lm: LM, metric: Metric, store, run_id: str, *, max_tokens: int = 48,
+                 concurrency: int = 1):
+        self.lm, self.metric, self.store, self.run_id = lm, metric, store, run_id
+        self.max_tokens, self.concurrency = max_tokens, concurrency
+
+    def score(self, key: PromptKey, examples: Sequence[Example], split: str,
+              meter: Optional[BudgetMeter] = None) -> KeyScore:
+        """Dev scoring draws on `meter` (raising nothing: a cut-short score is marked incomplete);
+        test scoring passes meter=None and is counted apart."""
+        started = time.monotonic()
+        recorded = self.store.get_evaluations(self.run_id, key.id, split)
+        rows, complete = self._run_missing(key, examples, split, meter, recorded)
+        recorded.update({row["example_id"]: row for row in rows})
+        return self._summarise(key, examples, recorded, rows, complete,
+                               time.monotonic() - started)
+
+    def _run_missing(self, key, examples, split, meter, recorded):
+        todo = [(position, ex) for position, ex in enumerate(examples) if ex.id not in recorded]
+        rows: list[dict] = []
+        for start in range(0, len(todo), self.concurrency):
+            batch = todo[start:start + self.concurrency]
+            granted = _grant(meter, len(batch))
+            new = self._call_batch(key, batch[:granted], split, meter)
+            self.store.add_evaluations(new)  # per batch: an interrupt loses nothing recorded
+            rows += new
+            if granted < len(batch):
+                return rows, False
+        return rows, True
+
+    def _call_batch(self, key, batch, split, meter) -> list[dict]:
+        if self.concurrency == 1 or len(batch) <= 1:
+            completions = [self._ask(key, example) for _, example in batch]
+        else:
+            with ThreadPoolExecutor(self.concurrency) as pool:
+                completions = list(pool.map(lambda item: self._ask(key, item[1]), batch))
+        rows = []
+        for (position, example), completion in zip(batch, completions):
+            if meter is not None:
+                meter.record(completion.tokens)
+            rows.append(self._row(key, example, position, split, completion))
+        return rows
+
+    def _ask(self, key: PromptKey, example: Example) -> Completion:
+        return ask(self.lm, key, example.inputs, self.max_tokens)
+
+    def _row(self, key, example, position, split, completion: Completion) -> dict:
+        prediction = None if completion.error else key.output.parse(completion.text)
+        score = None if completion.error else self.metric.score(prediction, example.target)
+        return {"run_id": self.run_id, "key_id": key.id, "split": split,
+                "example_id": example.id, "position": position, "completion": completion.text,
+                "prediction": prediction, "target": example.target, "score": score,
+                "error": completion.error, "tokens": completion.tokens}
+
+    def _summarise(self, key, examples, recorded, new_rows, complete, seconds) -> KeyScore:
+        present = [recorded[ex.id] for ex in examples if ex.id in recorded]
+        scores = [row["score"] for row in present]
+        ok = [row for row in present if row["score"] is not None]
+        aggregate = self.metric.aggregate([r["prediction"] for r in ok], [r["target"] for r in ok],
+                                          [r["score"] for r in ok])
+        return KeyScore(
+            key_id=key.id, score=aggregate, scores=scores,
+            predictions=[row["prediction"] for row in present],
+            errors=sum(row["error"] is not None for row in present),
+            unparseable=sum(row["error"] is None and row["prediction"] is None for row in present),
+            lm_calls=len(new_rows), tokens=sum(row["tokens"] for row in new_rows),
+            seconds=seconds, complete=complete and len(present) == len(examples),
+            targets=[row["target"] for row in present])
+
+
+def ask(lm: LM, key: PromptKey, inputs: dict[str, str], max_tokens: int) -> Completion:
+    """One model call for one input, exactly as search and apps make it."""
+    max_tokens = min(max_tokens, LABEL_MAX_TOKENS) if key.output.labels else max_tokens
+    if key.style == "chat":
+        return lm.complete(messages=key.messages(**inputs), max_tokens=max_tokens)
+    return lm.complete(prompt=key.render(**inputs), max_tokens=max_tokens, stop=key.stop)
+
+
+def _grant(meter: Optional[BudgetMeter], wanted: int) -> int:
+    """How many of `wanted` calls the budget allows (all of them outside the search)."""
+    if meter is None:
+        return wanted
+    for granted in range(wanted):
+        try:
+            meter.take()
+        except BudgetExhausted:
+            return granted
+    return wanted

@@ -1,0 +1,153 @@
+"""One model behind litellm: cached, retried, counted. Every model call goes through here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .local import PROVIDER, LocalModels, default_style, register
+
+# litellm fetches a price table over the network at import unless told not to; this machine
+# (and many users') has no such access, and the local table is good enough for token counts.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+LOCAL_MODELS = LocalModels()  # loaded weights are shared by every LM object in the process
+_RETRYABLE = ("RateLimitError", "Timeout", "APIConnectionError", "InternalServerError",
+              "ServiceUnavailableError", "BadGatewayError", "APIError")
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: bool = False
+    error: Optional[str] = None
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class CallCounter:
+    """Real model calls (cache misses) and their tokens; thread-safe."""
+
+    model_calls: int = 0
+    tokens: int = 0
+    errors: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, completion: Completion) -> None:
+        with self._lock:
+            self.model_calls += 1
+            self.tokens += completion.tokens
+            self.errors += completion.error is not None
+
+
+class LM:
+    """A litellm model string plus how to call it. `cache` is a Store (or None)."""
+
+    def __init__(self, model: str, *, cache=None, api_base: Optional[str] = None,
+                 timeout: float = 60, retries: int = 3, threads: int = 2,
+                 backoff: float = 1.0):
+        self.model, self.cache, self.api_base = model, cache, api_base
+        self.timeout, self.retries, self.threads, self.backoff = timeout, retries, threads, backoff
+        self.counter = CallCounter()
+        self._identity: Optional[str] = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.model.startswith(PROVIDER + "/")
+
+    @property
+    def local_name(self) -> str:
+        return self.model.removeprefix(PROVIDER + "/")
+
+    @property
+    def default_style(self) -> str:
+        return default_style(self.local_name) if self.is_local else "chat"
+
+    @property
+    def default_concurrency(self) -> int:
+        return 1 if self.is_local else 8
+
+    def identity(self) -> str:
+        """What the cache keys on: the weights' hash for local models, provider+base otherwise."""
+        if self._identity is None:
+            if self.is_local:
+                self._identity = "sha256:" + LOCAL_MODELS.resolve(self.local_name)[1]
+            else:
+                self._identity = f"{self.model}@{self.api_base or 'default'}"
+        return self._identity
+
+    def complete(self, *, prompt: Optional[str] = None, messages: Optional[list] = None,
+                 max_tokens: int = 48, stop: Optional[list[str]] = None,
+                 temperature: float = 0.0) -> Completion:
+        request = {"prompt": prompt, "messages": messages, "max_tokens": max_tokens,
+                   "stop": list(stop or []), "temperature": temperature}
+        cache_key = self._cache_key(request)
+        if self.cache is not None:
+            hit = self.cache.cache_get(cache_key)
+            if hit is not None:
+                return Completion(hit["text"], hit["prompt_tokens"], hit["completion_tokens"],
+                                  cached=True)
+        result = self._call_with_retries(request)
+        self.counter.add(result)
+        if self.cache is not None and result.error is None:
+            self.cache.cache_put(key=cache_key, model_id=self.identity()[:200], text=result.text,
+                                 prompt_tokens=result.prompt_tokens,
+                                 completion_tokens=result.completion_tokens)
+        return result
+
+    def _cache_key(self, request: dict) -> str:
+        body = json.dumps({"model": self.identity(), **request}, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()
+
+    def _call_with_retries(self, request: dict) -> Completion:
+        attempt = 0
+        while True:
+            try:
+                return self._call(request)
+            except Exception as exc:  # litellm maps every provider's errors to its own classes
+                name = type(exc).__name__
+                if name not in _RETRYABLE or attempt >= self.retries:
+                    return Completion("", error=f"{name}: {str(exc).splitlines()[0][:300]}")
+                time.sleep(self._delay(exc, attempt))
+                attempt += 1
+
+    def _delay(self, exc: Exception, attempt: int) -> float:
+        retry_after = getattr(getattr(exc, "response", None), "headers", {}) or {}
+        try:
+            return min(60.0, float(retry_after.get("retry-after")))
+        except (TypeError, ValueError):
+            return self.backoff * (2 ** attempt) * (0.5 + random.random() / 2)
+
+    def _call(self, request: dict) -> Completion:
+        import litellm
+
+        register(litellm, LOCAL_MODELS)
+        common = {"model": self.model, "max_tokens": request["max_tokens"],
+                  "temperature": request["temperature"], "timeout": self.timeout,
+                  "num_retries": 0}
+        if request["stop"]:
+            common["stop"] = request["stop"]
+        if self.api_base:
+            common["api_base"] = self.api_base
+        if self.is_local:
+            common["n_threads"] = self.threads
+        if request["prompt"] is not None:
+            response = litellm.text_completion(prompt=request["prompt"], **common)
+            text = response.choices[0].text or ""
+        else:
+            response = litellm.completion(messages=request["messages"], **common)
+            text = response.choices[0].message.content or ""
+        usage = getattr(response, "usage", None)
+        return Completion(text, int(getattr(usage, "prompt_tokens", 0) or 0),
+                          int(getattr(usage, "completion_tokens", 0) or 0))

@@ -1,0 +1,218 @@
+"""Everything a search records, behind one SQLAlchemy URL (SQLite by default, PostgreSQL to share).
+
+Tables: runs, keys, candidates (one per trial), evaluations (one per key x example), call_cache,
+best (lock files per task and model). The optuna study lives in the same database.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, Text, create_engine,
+                        event, insert, select, update)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+runs = Table(
+    "ps_runs", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("task", String(200), nullable=False, index=True),
+    Column("model", String(500), nullable=False),
+    Column("strategy", String(50), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("dataset_hash", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("spent", JSON, nullable=False),
+    Column("result", JSON),
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float),
+)
+keys = Table(
+    "ps_keys", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("body", JSON, nullable=False),
+)
+candidates = Table(
+    "ps_candidates", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("trial", Integer, primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("origin", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("dev_score", Float),
+    Column("examples", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("unparseable", Integer, nullable=False),
+    Column("lm_calls", Integer, nullable=False),
+    Column("tokens", Integer, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+evaluations = Table(
+    "ps_evaluations", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("key_id", String(32), primary_key=True),
+    Column("split", String(8), primary_key=True),
+    Column("example_id", String(32), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("completion", Text),
+    Column("prediction", Text),
+    Column("target", Text, nullable=False),
+    Column("score", Float),
+    Column("error", Text),
+    Column("tokens", Integer, nullable=False),
+)
+call_cache = Table(
+    "ps_call_cache", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("model_id", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+best = Table(
+    "ps_best", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task", String(200), nullable=False, index=True),
+    Column("model", String(500), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("lock", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+
+def default_url(results_dir: Path) -> str:
+    return f"sqlite:///{(Path(results_dir) / 'promptsearch.db').resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers (reports) work while a search writes; NORMAL sync is safe under WAL.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Store:
+    """All reads and writes of recorded state. Each method is one transaction."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    # keys -----------------------------------------------------------------------------------
+    def put_key(self, key_id: str, body: dict) -> None:
+        self._insert_ignore(keys, {"id": key_id, "body": body})
+
+    def get_key(self, key_id: str) -> Optional[dict]:
+        with self.engine.connect() as conn:
+            return conn.execute(select(keys.c.body).where(keys.c.id == key_id)).scalar()
+
+    # runs -----------------------------------------------------------------------------------
+    def create_run(self, **row: Any) -> bool:
+        """Create the run; False if it exists already (another process came first)."""
+        row = {"status": "running", "spent": {}, "created_at": time.time(), **row}
+        return self._insert_ignore(runs, row)
+
+    def get_run(self, run_id: str) -> Optional[dict]:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+            return dict(found) if found else None
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+    def list_runs(self, task: Optional[str] = None) -> list[dict]:
+        query = select(runs).order_by(runs.c.created_at)
+        if task:
+            query = query.where(runs.c.task == task)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    # candidates and evaluations -------------------------------------------------------------
+    def add_candidate(self, **row: Any) -> None:
+        self._insert_ignore(candidates, {"created_at": time.time(), **row})
+
+    def list_candidates(self, run_id: str) -> list[dict]:
+        query = select(candidates).where(candidates.c.run_id == run_id).order_by(candidates.c.trial)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def add_evaluations(self, rows: Iterable[dict]) -> None:
+        rows = list(rows)
+        if rows:
+            with self.engine.begin() as conn:
+                for row in rows:
+                    self._upsert(conn, evaluations, row)
+
+    def get_evaluations(self, run_id: str, key_id: str, split: str) -> dict[str, dict]:
+        query = select(evaluations).where(evaluations.c.run_id == run_id,
+                                          evaluations.c.key_id == key_id,
+                                          evaluations.c.split == split)
+        with self.engine.connect() as conn:
+            return {row["example_id"]: dict(row) for row in conn.execute(query).mappings()}
+
+    def count_evaluations(self, run_id: str) -> int:
+        from sqlalchemy import func
+        query = select(func.count()).select_from(evaluations).where(evaluations.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    # call cache -----------------------------------------------------------------------------
+    def cache_get(self, key: str) -> Optional[dict]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(call_cache).where(call_cache.c.key == key)).mappings().first()
+            return dict(row) if row else None
+
+    def cache_put(self, **row: Any) -> None:
+        self._insert_ignore(call_cache, {"created_at": time.time(), **row})
+
+    # best keys ------------------------------------------------------------------------------
+    def add_best(self, task: str, model: str, run_id: str, lock: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(best).values(task=task, model=model, run_id=run_id, lock=lock,
+                                             created_at=time.time()))
+
+    def latest_best(self, task: str) -> Optional[dict]:
+        query = select(best.c.lock).where(best.c.task == task).order_by(best.c.id.desc())
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    # helpers --------------------------------------------------------------------------------
+    def _insert_ignore(self, table: Table, row: dict) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(table).values(**row))
+            return True
+        except IntegrityError:
+            return False
+
+    @staticmethod
+    def _upsert(conn, table: Table, row: dict) -> None:
+        primary = {c.name: row[c.name] for c in table.primary_key.columns}
+        where = [table.c[name] == value for name, value in primary.items()]
+        if conn.execute(select(table.c[next(iter(primary))]).where(*where)).first():
+            conn.execute(update(table).where(*where).values(**row))
+        else:
+            conn.execute(insert(table).values(**row))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
