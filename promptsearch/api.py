@@ -1,0 +1,90 @@
+"""The public entry points: run(), evaluate(), load_best()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from .config import Task, load_task
+from .errors import LMError
+from .evaluate import Evaluator, KeyScore, ask
+from .key import PromptKey
+from .lm.client import LM
+from .lockfile import lock_path, read_lock
+from .runner import RunResult, execute, prepare
+from .search.loop import Observer
+from .store import Store, default_url
+
+DEFAULT_RESULTS = Path("results")
+
+
+def open_store(results_dir: Union[str, Path] = DEFAULT_RESULTS,
+               storage: Optional[str] = None) -> Store:
+    """The store at `storage` (a SQLAlchemy URL), else SQLite under `results_dir`."""
+    return Store(storage or default_url(Path(results_dir)))
+
+
+def _task(task: Union[str, Path, Task]) -> Task:
+    return task if isinstance(task, Task) else load_task(task)
+
+
+def run(task: Union[str, Path, Task], *, store: Optional[Store] = None,
+        results_dir: Union[str, Path] = DEFAULT_RESULTS, storage: Optional[str] = None,
+        resume: bool = False,
+        observer: Optional[Observer] = None, threads: Optional[int] = None,
+        concurrency: Optional[int] = None) -> RunResult:
+    """Search the task's prompt space within its budget; write results/<task>/best.json."""
+    task = _task(task)
+    prepared = prepare(task, None, threads)  # all input checked before the store is touched
+    store = store or open_store(results_dir, storage)
+    prepared.lm.cache = prepared.proposer.cache = store
+    return execute(prepared, store, Path(results_dir), resume=resume, observer=observer,
+                   concurrency=concurrency)
+
+
+def evaluate(task: Union[str, Path, Task], keys: Sequence[PromptKey], *, split: str = "test",
+             store: Optional[Store] = None,
+             results_dir: Union[str, Path] = DEFAULT_RESULTS) -> list[KeyScore]:
+    """Score given keys on the task's dev or test examples, without searching."""
+    task = _task(task)
+    store = store or open_store(results_dir)
+    prepared = prepare(task, store)
+    examples = prepared.dataset.test if split == "test" else prepared.dataset.dev
+    evaluator = Evaluator(prepared.lm, prepared.metric, store, f"eval-{task.name}",
+                          max_tokens=task.config.lm.max_tokens)
+    return [evaluator.score(key, examples, split) for key in keys]
+
+
+@dataclass
+class BestPrompt:
+    """A winning key as an app uses it: render the prompt, or predict through the task's model."""
+
+    key: PromptKey
+    model: str
+    lock: dict
+    _lm: Optional[LM] = None
+
+    def render(self, **inputs: str) -> str:
+        return self.key.render(**inputs)
+
+    def messages(self, **inputs: str) -> list[dict[str, str]]:
+        return self.key.messages(**inputs)
+
+    def predict(self, *, lm: Optional[LM] = None, **inputs: str) -> Optional[str]:
+        """The parsed answer (a label for label tasks); None if the reply holds no answer."""
+        lm = lm or self._lm or LM(self.model)
+        self._lm = lm
+        reply = ask(lm, self.key, inputs, int(self.lock.get("max_tokens", 48)))
+        if reply.error:
+            raise LMError(f"{self.model}: {reply.error}")
+        return self.key.output.parse(reply.text)
+
+
+def load_best(name: Union[str, Path], results_dir: Union[str, Path] = DEFAULT_RESULTS) -> BestPrompt:
+    """The best key of a task: by task name (results/<task>/best.json) or a lock file path."""
+    path = Path(name)
+    if path.suffix != ".json" and not path.is_file():
+        path = lock_path(Path(results_dir), str(name))
+    lock = read_lock(path)
+    return BestPrompt(PromptKey.from_dict(lock["key"]), lock["model"], lock)

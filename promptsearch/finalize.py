@@ -1,0 +1,126 @@
+"""After the search: score the finalists on test, pick the winner on dev, write the lock file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+from . import __version__
+from .errors import PromptsearchError
+from .evaluate import KeyScore
+from .key import PromptKey
+from .lockfile import lock_path, write_lock
+from .stats import bootstrap_ci, paired_permutation_p
+
+FINALISTS = 3
+
+
+def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, stopped: str):
+    from .runner import RunResult
+
+    ranked = _ranked(store.list_candidates(run_id))
+    if not ranked:
+        store.update_run(run_id, status="empty", spent=meter.snapshot())
+        raise PromptsearchError(f"{prepared.task.name}: no candidate was scored on the whole dev "
+                                f"set ({stopped}); raise search.budget or lower data.dev_size")
+    baseline = _baseline(prepared, ranked)
+    finalists = ranked[:FINALISTS] + ([baseline] if baseline and baseline not in
+                                      ranked[:FINALISTS] else [])
+    tested = {row["key_id"]: _test(store, evaluator, prepared, row["key_id"]) for row in finalists}
+    meter.spent.test_calls += sum(score.lm_calls for score in tested.values())
+    meter.spent.model_calls = _model_calls(prepared)
+    rows = [_row(row, tested, baseline, row is ranked[0]) for row in finalists]
+    lock = _lock(prepared, store, run_id, ranked[0], baseline, tested, meter)
+    path = lock_path(results_dir, prepared.task.name)
+    write_lock(path, lock)
+    store.add_best(prepared.task.name, prepared.task.config.model, run_id, lock)
+    store.update_run(run_id, status="interrupted" if stopped == "interrupted" else "finished",
+                     spent=meter.snapshot(), finished_at=dt.datetime.now().timestamp(),
+                     result={"finalists": rows, "stopped": stopped,
+                             "winner": ranked[0]["key_id"]})
+    return RunResult(run_id, lock, stopped, path, rows)
+
+
+def _ranked(candidates: list[dict]) -> list[dict]:
+    """Complete candidates, best dev score first (earliest trial wins ties), one row per key."""
+    complete = [c for c in candidates if c["status"] == "complete"]
+    complete.sort(key=lambda c: (-c["dev_score"], c["trial"]))
+    seen, unique = set(), []
+    for candidate in complete:
+        if candidate["key_id"] not in seen:
+            seen.add(candidate["key_id"])
+            unique.append(candidate)
+    return unique
+
+
+def _baseline(prepared, ranked: list[dict]) -> Optional[dict]:
+    """The best-on-dev of the seed prompts as written (no demos, default format)."""
+    baseline_ids = {prepared.space.key(point).id for point in prepared.space.baselines()}
+    return next((row for row in ranked if row["key_id"] in baseline_ids), None)
+
+
+def _test(store, evaluator, prepared, key_id: str) -> KeyScore:
+    key = PromptKey.from_dict(store.get_key(key_id))
+    return evaluator.score(key, prepared.dataset.test, "test", meter=None)
+
+
+def _model_calls(prepared) -> int:
+    calls = prepared.lm.counter.model_calls
+    return calls + (prepared.proposer.counter.model_calls if prepared.proposer is not prepared.lm
+                    else 0)
+
+
+def _paired(a: KeyScore, b: KeyScore) -> tuple[float, float]:
+    pairs = [(x, y) for x, y in zip(a.scores, b.scores) if x is not None and y is not None]
+    if not pairs:
+        return 0.0, 1.0
+    left, right = zip(*pairs)
+    return (sum(left) - sum(right)) / len(pairs), paired_permutation_p(left, right)
+
+
+def _row(row: dict, tested: dict[str, KeyScore], baseline: Optional[dict], winner: bool) -> dict:
+    test = tested[row["key_id"]]
+    low, high = bootstrap_ci([s for s in test.scores if s is not None])
+    delta, p_value = (_paired(test, tested[baseline["key_id"]]) if baseline else (None, None))
+    return {"key_id": row["key_id"], "origin": row["origin"], "trial": row["trial"],
+            "dev": row["dev_score"], "test": test.score, "test_lo": low, "test_hi": high,
+            "delta": delta, "p_value": p_value, "lm_calls": row["lm_calls"],
+            "tokens": row["tokens"], "seconds": row["seconds"],
+            "errors": row["errors"] + test.errors,
+            "unparseable": row["unparseable"] + test.unparseable,
+            "winner": winner, "baseline": baseline is not None and row is baseline}
+
+
+def _lock(prepared, store, run_id, winner, baseline, tested, meter) -> dict:
+    config = prepared.task.config
+    test = tested[winner["key_id"]]
+    low, high = bootstrap_ci([s for s in test.scores if s is not None])
+    lock = {
+        "task": config.name,
+        "model": config.model,
+        "key": store.get_key(winner["key_id"]),
+        "key_id": winner["key_id"],
+        "metric": config.metric,
+        "max_tokens": config.lm.max_tokens,
+        "scores": {"dev": winner["dev_score"], "test": test.score, "test_ci": [low, high],
+                   "test_examples": test.examples},
+        "baseline": None,
+        "spent": {name: meter.spent.as_dict()[name] for name in
+                  ("lm_calls", "proposer_calls", "model_calls", "test_calls", "tokens",
+                   "seconds")},
+        "strategy": config.search.strategy,
+        "seed": config.search.seed,
+        "dataset_hash": prepared.dataset.hash,
+        "run_id": run_id,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "version": __version__,
+    }
+    lock["spent"]["seconds"] = round(meter.elapsed(), 3)
+    if baseline:
+        base_test = tested[baseline["key_id"]]
+        delta, p_value = _paired(test, base_test)
+        lock["baseline"] = {"key": store.get_key(baseline["key_id"]),
+                            "scores": {"dev": baseline["dev_score"], "test": base_test.score},
+                            "delta_test": delta, "p_value": p_value}
+    return lock

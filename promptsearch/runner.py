@@ -1,0 +1,142 @@
+"""One search run of one task: prepare, search within budget, score finalists, write the lock."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .budget import BudgetMeter
+from .config import Task
+from .data import Dataset, load_dataset
+from .errors import InputError
+from .evaluate import Evaluator
+from .finalize import finalize
+from .lm.client import LM
+from .metrics import Metric, get_metric
+from .search import STRATEGIES, Context
+from .search.loop import Observer, optimize
+from .search.space import SearchSpace
+from .store import Store
+from .templates import check_template
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs, checked before any model call."""
+
+    task: Task
+    dataset: Dataset
+    metric: Metric
+    lm: LM
+    proposer: LM
+    space: SearchSpace
+    style: str
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    lock: dict
+    stopped: str
+    lock_path: Optional[Path]
+    finalists: list[dict] = field(default_factory=list)
+
+
+def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -> Prepared:
+    """Validate everything a run will touch (data, metric, templates, model), making no call."""
+    config = task.config
+    dataset = load_dataset(task)
+    metric = get_metric(config.metric, task.source, str(task.base_dir))
+    fields = config.data.input_fields
+    for index, seed in enumerate(config.prompt.seeds):
+        check_template(seed, fields, task.source, f"prompt.seeds[{index}]")
+    if config.prompt.format:
+        check_template(config.prompt.format, fields, task.source, "prompt.format")
+    lm = _make_lm(task, config.model, store, threads)
+    proposer = lm if task.proposer == config.model else _make_lm(task, task.proposer, store, threads)
+    style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
+    space = SearchSpace(dataset, fields, config.data.target, list(config.prompt.seeds),
+                        config.prompt.format, style, config.search.seed)
+    return Prepared(task, dataset, metric, lm, proposer, space, style)
+
+
+def _make_lm(task: Task, model: str, store, threads: Optional[int]) -> LM:
+    spec = task.config.lm
+    lm = LM(model, cache=store, api_base=spec.api_base, timeout=spec.timeout,
+            retries=spec.retries, threads=threads or spec.threads)
+    try:
+        lm.identity()
+    except InputError as exc:
+        raise InputError(str(exc), source=task.source) from None
+    return lm
+
+
+def run_id_prefix(task: Task, dataset_hash: str) -> str:
+    config = task.config.model_dump(mode="json")
+    digest = hashlib.sha256(json.dumps([config, dataset_hash], sort_keys=True).encode())
+    return f"{task.name}-{digest.hexdigest()[:10]}"
+
+
+def choose_run_id(store: Store, prefix: str, resume: bool) -> str:
+    """A fresh numbered run, or with `resume` the latest run of the same config and seed."""
+    existing = [r["id"] for r in store.list_runs() if r["id"].startswith(prefix + "-")]
+    numbers = sorted(int(run_id.rsplit("-", 1)[1]) for run_id in existing)
+    if resume and numbers:
+        return f"{prefix}-{numbers[-1]}"
+    return f"{prefix}-{(numbers[-1] + 1) if numbers else 1}"
+
+
+def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool = False,
+            observer: Optional[Observer] = None, concurrency: Optional[int] = None) -> RunResult:
+    task, config = prepared.task, prepared.task.config
+    observer = observer or Observer()
+    run_id = choose_run_id(store, run_id_prefix(task, prepared.dataset.hash), resume)
+    meter = _meter(config, store.get_run(run_id))
+    store.create_run(id=run_id, task=task.name, model=config.model,
+                     strategy=config.search.strategy, seed=config.search.seed,
+                     config=config.model_dump(mode="json"), dataset_hash=prepared.dataset.hash)
+    store.update_run(run_id, status="running")
+    evaluator = Evaluator(prepared.lm, prepared.metric, store, run_id,
+                          max_tokens=config.lm.max_tokens,
+                          concurrency=concurrency or config.lm.concurrency
+                          or prepared.lm.default_concurrency)
+    context = Context(prepared.space, config.search.seed, prepared.proposer, meter,
+                      store.url, run_id)
+    strategy = STRATEGIES[config.search.strategy](context)
+    stopped = "interrupted"
+    try:
+        observer.on_phase("proposing")
+        strategy.setup()
+        observer.on_phase("searching")
+        stopped = optimize(strategy, evaluator, prepared.dataset.dev, meter, store, run_id,
+                           observer)
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        strategy.close()
+        store.update_run(run_id, spent=meter.snapshot())
+    observer.on_phase("testing")
+    return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped)
+
+
+def _meter(config, previous_run: Optional[dict]) -> BudgetMeter:
+    budget = config.search.budget
+    meter = BudgetMeter(lm_calls=budget.lm_calls, minutes=budget.minutes, trials=budget.trials,
+                        tokens=budget.tokens)
+    if previous_run:  # resuming: what the earlier session spent still counts
+        spent = previous_run.get("spent") or {}
+        for name in ("lm_calls", "tokens", "trials"):
+            setattr(meter.spent, name, int(spent.get(name, 0)))
+        # Strategy set-up is deterministic and replays its proposer calls from the cache, taking
+        # them from the budget again: so they are not carried over here.
+        meter.spent.lm_calls -= int(spent.get("proposer_calls", 0))
+        meter.elapsed_before = float(spent.get("seconds", 0.0))
+    return meter
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,19 @@
+"""Shared set-up of the component space: the proposer's paraphrases of the seed instructions."""
+
+from __future__ import annotations
+
+from .base import Context
+from .mutators.paraphrase import paraphrases
+
+
+def add_paraphrases(context: Context) -> int:
+    """Ask the proposer for paraphrases of each non-empty seed; returns how many were added."""
+    if context.proposer is None:
+        return 0
+    space = context.space
+    seeds = [choice.value for choice in space.instructions[: space.n_seeds] if choice.value]
+    added = 0
+    for seed in seeds:
+        for text in paraphrases(context.proposer, seed, context.meter):
+            added += space.add_instruction(text, f"paraphrase:{context.proposer.model}")
+    return added

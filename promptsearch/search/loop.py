@@ -1,0 +1,67 @@
+"""The search loop, built only on Strategy.ask/tell, the Evaluator and the budget meter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..budget import BudgetMeter
+from ..evaluate import Evaluator, KeyScore
+from .base import Candidate, Strategy
+
+MAX_REPEATS = 50  # consecutive already-scored keys before a strategy is deemed converged
+
+
+@dataclass
+class TrialResult:
+    candidate: Candidate
+    score: KeyScore
+    best_score: Optional[float]
+
+
+class Observer:
+    """Progress hooks; the CLI renders them, the library ignores them."""
+
+    def on_phase(self, phase: str) -> None:
+        """A new phase began: 'proposing', 'searching', 'testing', 'done'."""
+
+    def on_trial(self, result: TrialResult, meter: BudgetMeter) -> None:
+        """A candidate was scored on dev."""
+
+
+def optimize(strategy: Strategy, evaluator: Evaluator, dev, meter: BudgetMeter, store,
+             run_id: str, observer: Observer) -> str:
+    """Ask, score on dev, tell, until the budget or the strategy is done. Returns why it stopped."""
+    best: Optional[float] = None
+    repeats = 0
+    while meter.can_start_trial():
+        candidate = strategy.ask()
+        if candidate is None:
+            return "strategy finished"
+        store.put_key(candidate.key.id, candidate.key.to_dict())
+        try:
+            result = evaluator.score(candidate.key, dev, "dev", meter)
+        except KeyboardInterrupt:
+            strategy.tell(candidate, None, complete=False)
+            raise
+        meter.spent.trials += 1
+        _record(store, run_id, candidate, result)
+        strategy.tell(candidate, result.score, result.complete)
+        store.update_run(run_id, spent=meter.snapshot())
+        if result.complete and (best is None or result.score > best):
+            best = result.score
+        observer.on_trial(TrialResult(candidate, result, best), meter)
+        repeats = repeats + 1 if result.lm_calls == 0 else 0
+        if not result.complete:
+            return f"budget: {meter.exhausted_by() or 'limit'}"
+        if repeats >= MAX_REPEATS:
+            return "converged"
+    return f"budget: {meter.exhausted_by() or 'trials'}"
+
+
+def _record(store, run_id: str, candidate: Candidate, result: KeyScore) -> None:
+    store.add_candidate(
+        run_id=run_id, trial=candidate.trial, key_id=candidate.key.id, origin=candidate.origin,
+        status="complete" if result.complete else "partial", dev_score=result.score,
+        examples=result.examples, errors=result.errors, unparseable=result.unparseable,
+        lm_calls=result.lm_calls, tokens=result.tokens, seconds=round(result.seconds, 3))

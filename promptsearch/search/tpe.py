@@ -1,0 +1,62 @@
+"""Optuna TPE over the key's components (multivariate, seeded), driven through ask/tell.
+
+The study lives in the store's database, so a run's history is one place and a resumed run
+continues the same study.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import optuna
+from optuna.distributions import CategoricalDistribution
+from optuna.trial import TrialState
+
+from .base import Candidate, Strategy
+from .components import add_paraphrases
+from .space import DEMO_COUNTS, DEMO_SETS, Point
+
+
+class TPEStrategy(Strategy):
+    name = "tpe"
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.study: Optional[optuna.Study] = None
+
+    def setup(self) -> None:
+        add_paraphrases(self.context)
+        sampler = optuna.samplers.TPESampler(seed=self.context.seed, multivariate=True,
+                                             n_startup_trials=8)
+        self.study = optuna.create_study(
+            storage=self.context.storage_url, study_name=self.context.study_name,
+            sampler=sampler, direction="maximize", load_if_exists=True)
+        if not self.study.trials:
+            for point in self.context.space.baselines():
+                self.study.enqueue_trial(point.as_params())
+
+    def distributions(self) -> dict[str, CategoricalDistribution]:
+        space = self.context.space
+        return {
+            "instruction": CategoricalDistribution(list(range(len(space.instructions)))),
+            "format": CategoricalDistribution(list(range(len(space.formats)))),
+            "n_demos": CategoricalDistribution(list(DEMO_COUNTS)),
+            "selection": CategoricalDistribution(list(space.selections)),
+            "demo_set": CategoricalDistribution(list(range(DEMO_SETS))),
+            "verbalizer": CategoricalDistribution(list(range(len(space.verbalizers)))),
+        }
+
+    def ask(self) -> Optional[Candidate]:
+        trial = self.study.ask(self.distributions())
+        point = Point(**{name: trial.params[name] for name in self.distributions()})
+        space = self.context.space
+        return Candidate(trial.number, space.key(point), space.origin(point), point, trial)
+
+    def tell(self, candidate: Candidate, score, complete) -> None:
+        if complete and score is not None:
+            self.study.tell(candidate.handle, score)
+        else:
+            self.study.tell(candidate.handle, state=TrialState.FAIL)
+
+    def stale_trials(self) -> list[int]:
+        return [t.number for t in self.study.trials if t.state == TrialState.RUNNING]
