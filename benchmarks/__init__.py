@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; each writes its tables under results/."""

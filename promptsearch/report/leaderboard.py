@@ -1,0 +1,82 @@
+"""Compute leaderboards from the store. Returns DataFrames; rendering lives in render.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import pandas as pd
+
+from ..key import PromptKey
+
+RUN_COLUMNS = ["rank", "key_id", "key", "origin", "dev", "test", "test_lo", "test_hi", "delta",
+               "p_value", "lm_calls", "tokens", "seconds", "errors", "unparseable"]
+ALL_COLUMNS = ["task", "model", "strategy", "seed", "key_id", "dev", "test", "test_lo", "test_hi",
+               "delta", "p_value", "lm_calls", "tokens", "seconds", "date"]
+
+
+def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
+    """Finalists (scored on test) first, then the next best keys by dev score."""
+    run = store.get_run(run_id)
+    finalists = list((run.get("result") or {}).get("finalists", [])) if run else []
+    shown = {row["key_id"] for row in finalists}
+    others = [c for c in _best_per_key(store.list_candidates(run_id)) if c["key_id"] not in shown]
+    rows = [dict(row) for row in finalists]
+    rows += [{"key_id": c["key_id"], "origin": c["origin"], "dev": c["dev_score"],
+              "lm_calls": c["lm_calls"], "tokens": c["tokens"], "seconds": c["seconds"],
+              "errors": c["errors"], "unparseable": c["unparseable"]} for c in others[:extra]]
+    for row in rows:
+        row["key"] = ("seed: " if row.get("baseline") else "") + _preview(store, row["key_id"])
+    frame = pd.DataFrame(rows, columns=RUN_COLUMNS + ["winner", "baseline"])
+    frame = frame.sort_values(["test", "dev"], ascending=False, na_position="last",
+                              key=lambda col: col.astype(float))
+    frame = _winner_first(frame)
+    frame["rank"] = range(1, len(frame) + 1)
+    return frame[RUN_COLUMNS].reset_index(drop=True)
+
+
+def _winner_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """The winner is chosen on dev; it leads even when another finalist scored higher on test."""
+    winner = frame["winner"].fillna(False).astype(bool)
+    return pd.concat([frame[winner], frame[~winner]])
+
+
+def _best_per_key(candidates: list[dict]) -> list[dict]:
+    complete = sorted((c for c in candidates if c["status"] == "complete"),
+                      key=lambda c: (-c["dev_score"], c["trial"]))
+    seen, unique = set(), []
+    for candidate in complete:
+        if candidate["key_id"] not in seen:
+            seen.add(candidate["key_id"])
+            unique.append(candidate)
+    return unique
+
+
+def _preview(store, key_id: str) -> str:
+    body = store.get_key(key_id)
+    return PromptKey.from_dict(body).preview(48) if body else key_id
+
+
+def leaderboard(store, task: Optional[str] = None, model: Optional[str] = None) -> pd.DataFrame:
+    """One row per task x model x strategy: the latest finished run's winner."""
+    latest: dict[tuple, dict] = {}
+    for run in store.list_runs(task):
+        if run["status"] in ("finished", "interrupted") and run.get("result"):
+            if model is None or run["model"] == model:
+                latest[(run["task"], run["model"], run["strategy"])] = run
+    rows = [_summary(run) for run in latest.values()]
+    frame = pd.DataFrame(rows, columns=ALL_COLUMNS)
+    return frame.sort_values(["task", "model", "strategy"]).reset_index(drop=True)
+
+
+def _summary(run: dict) -> dict:
+    result = run["result"]
+    winner = next(row for row in result["finalists"] if row["key_id"] == result["winner"])
+    spent = run.get("spent") or {}
+    when = dt.datetime.fromtimestamp(run.get("finished_at") or run["created_at"])
+    return {"task": run["task"], "model": run["model"], "strategy": run["strategy"],
+            "seed": run["seed"], "key_id": winner["key_id"], "dev": winner["dev"],
+            "test": winner["test"], "test_lo": winner["test_lo"], "test_hi": winner["test_hi"],
+            "delta": winner["delta"], "p_value": winner["p_value"],
+            "lm_calls": spent.get("lm_calls"), "tokens": spent.get("tokens"),
+            "seconds": spent.get("seconds"), "date": when.strftime("%Y-%m-%d %H:%M")}

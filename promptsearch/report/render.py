@@ -1,0 +1,73 @@
+"""Render leaderboard DataFrames: a rich table for the terminal, Markdown for files."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.table import Table
+
+TEXT_COLUMNS = {"key", "key_id", "origin", "task", "model", "strategy", "date"}
+FOLDED = {"test_lo", "test_hi", "p_value", "unparseable"}  # shown inside another column
+HEADERS = {"test": "test [95% CI]", "delta": "Δ seed (p)", "errors": "err/unp",
+           "lm_calls": "calls", "seconds": "s", "key_id": "key id"}
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(column: str, value) -> str:
+    if column in ("dev", "test"):
+        return f"{value:.2f}"
+    if column == "seconds":
+        return f"{value:.0f}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _p(value) -> str:
+    return "p<0.001" if value < 0.001 else f"p={value:.3f}"
+
+
+def _cell(column: str, record: dict) -> str:
+    value = record[column]
+    if _missing(value):
+        return "–"
+    if column == "test" and not _missing(record.get("test_lo")):
+        return f"{value:.2f} [{record['test_lo']:.2f}, {record['test_hi']:.2f}]"
+    if column == "delta":
+        p_value = record.get("p_value")
+        return f"{value:+.2f}" + ("" if _missing(p_value) else f" ({_p(p_value)})")
+    if column == "errors" and "unparseable" in record:
+        return f"{int(value)}/{int(record['unparseable'])}"
+    return _number(column, value)
+
+
+def _rows(frame: pd.DataFrame, hide: tuple[str, ...] = ()) -> tuple[list[str], list[list[str]]]:
+    columns = [c for c in frame.columns if c not in FOLDED and c not in hide]
+    headers = [HEADERS.get(c, c) for c in columns]
+    rows = [[_cell(c, record) for c in columns] for record in frame.to_dict("records")]
+    return headers, rows
+
+
+def to_rich_table(frame: pd.DataFrame, title: str = "", hide: tuple[str, ...] = ()) -> Table:
+    headers, rows = _rows(frame, hide)
+    table = Table(title=title or None, header_style="bold")
+    for column, header in zip([c for c in frame.columns if c not in FOLDED and c not in hide],
+                              headers):
+        # Only the key preview may wrap; every number keeps its width.
+        table.add_column(header, justify="left" if column in TEXT_COLUMNS else "right",
+                         no_wrap=column != "key", min_width=16 if column == "key" else None,
+                         overflow="fold" if column == "key" else "ellipsis")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def to_markdown(frame: pd.DataFrame, hide: tuple[str, ...] = ()) -> str:
+    headers, rows = _rows(frame, hide)
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
