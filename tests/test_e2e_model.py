@@ -1,0 +1,133 @@
+"""End to end on the real embedded model (gemma-3-270m on llama.cpp), tiny budgets."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from promptsearch import load_best
+from promptsearch.lm.client import LM, LOCAL_MODELS
+from conftest import DATA, write_task
+
+pytestmark = pytest.mark.model
+
+TASK = """\
+name: letters
+data:
+  train: {data}/train.jsonl
+  test: {data}/test.jsonl
+  dev_size: 6
+  test_size: 12
+prompt:
+  seeds: ["Write the first letter of the word."]
+search:
+  strategy: tpe
+  budget: {{lm_calls: 40}}
+  seed: 0
+"""
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "160"}
+    return subprocess.run([sys.executable, "-m", "promptsearch.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """One real search, shared by the tests below: (work dir, first run's lock, its output)."""
+    work = tmp_path_factory.mktemp("e2e")
+    write_task(work, TASK.format(data=DATA / "first_word_letter"))
+    done = _cli("run", "task.yaml", cwd=work)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lock = json.loads((work / "results" / "letters" / "best.json").read_text())
+    return work, lock, done.stdout
+
+
+def test_cli_run_prints_the_leaderboard_and_writes_the_lock(searched):
+    work, lock, stdout = searched
+    assert "letters" in stdout and "test [95% CI]" in stdout and lock["key_id"] in stdout
+    assert lock["model"] == "local/gemma-3-270m"
+    assert lock["spent"]["lm_calls"] <= 40 and lock["spent"]["model_calls"] > 0
+    assert lock["scores"]["test_examples"] == 12
+    assert (work / "results" / "promptsearch.db").exists()
+    assert (work / "results" / "leaderboard.md").read_text().count("letters") == 1
+
+
+def test_load_best_predicts_with_the_real_model(searched):
+    work, lock, _ = searched
+    best = load_best(work / "results" / "letters" / "best.json")
+    prompt = best.render(input="banana")
+    assert prompt.endswith(best.key.format.replace("{{ input }}", "banana"))
+    answer = best.predict(input="banana")
+    assert answer is None or (isinstance(answer, str) and answer.strip() != "")
+
+
+def test_second_run_is_served_from_the_cache(searched):
+    work, lock, _ = searched
+    again = _cli("run", "task.yaml", "--quiet", cwd=work)
+    assert again.returncode == 0, again.stderr[-2000:]
+    second = json.loads((work / "results" / "letters" / "best.json").read_text())
+    assert second["spent"]["model_calls"] == 0
+    assert second["key"] == lock["key"] and second["run_id"] != lock["run_id"]
+    assert second["spent"]["lm_calls"] == lock["spent"]["lm_calls"]
+
+
+def test_bad_input_gives_one_line_and_exit_code_2(searched, tmp_path):
+    work, _, _ = searched
+    broken = write_task(tmp_path, TASK.format(data=DATA / "first_word_letter")
+                        .replace("dev_size: 6", "dev_size: 6\n  devsize: 2"))
+    done = _cli("run", str(broken), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "data.devsize" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_gguf_path_names_the_same_model():
+    path, digest = LOCAL_MODELS.resolve("gemma-3-270m")
+    assert LM(f"local/{path}").identity() == f"sha256:{digest}"
+    reply = LM(f"local/{path}").complete(prompt="Input: cat\nOutput: c\n\nInput: dog\nOutput:",
+                                         max_tokens=4, stop=["\n"])
+    assert reply.error is None and reply.completion_tokens >= 1
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_was_found(tmp_path):
+    import signal
+    import sqlite3
+    import time
+
+    write_task(tmp_path, TASK.format(data=DATA / "first_word_letter")
+               .replace("lm_calls: 40", "lm_calls: 2000").replace("seed: 0", "seed: 5"))
+    env = {**os.environ, "COLUMNS": "160"}
+    process = subprocess.Popen([sys.executable, "-m", "promptsearch.cli", "run", "task.yaml"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    database = tmp_path / "results" / "promptsearch.db"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and _candidates(database) < 4:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr[-2000:]
+    assert "interrupted" in stdout
+    lock = json.loads((tmp_path / "results" / "letters" / "best.json").read_text())
+    assert lock["spent"]["lm_calls"] < 2000
+    with sqlite3.connect(database) as db:
+        status = db.execute("select status from ps_runs").fetchone()[0]
+        kept = db.execute("select count(*) from ps_candidates").fetchone()[0]
+    assert status == "interrupted" and kept >= 4
+
+
+def _candidates(database: Path) -> int:
+    import sqlite3
+
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(database) as db:
+            return db.execute("select count(*) from ps_candidates").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
