@@ -81,7 +81,8 @@ class BestPrompt:
         return self.key.output.parse(reply.text)
 
 
-def load_best(name: Union[str, Path], results_dir: Union[str, Path] = DEFAULT_RESULTS) -> BestPrompt:
+def load_best(name: Union[str, Path],
+              results_dir: Union[str, Path] = DEFAULT_RESULTS) -> BestPrompt:
     """The best key of a task: by task name (results/<task>/best.json) or a lock file path."""
     path = Path(name)
     if path.suffix != ".json" and not path.is_file():

@@ -95,7 +95,8 @@ def _read_examples(task: Task, field_name: str, relative: str) -> list[Example]:
     except ValueError as exc:
         raise InputError(f"cannot read {path}: {str(exc).splitlines()[0]}", source=task.source,
                          field=field_name,
-                         fix="use .jsonl, .json (list of objects), .csv, .tsv or .parquet") from None
+                         fix="use .jsonl, .json (list of objects), .csv, .tsv or .parquet",
+                         ) from None
     if frame.empty:
         raise InputError(f"{path} has no rows", source=task.source, field=field_name,
                          fix="point to a file with labeled examples")
@@ -104,7 +105,8 @@ def _read_examples(task: Task, field_name: str, relative: str) -> list[Example]:
 
 def _to_examples(task: Task, frame: pd.DataFrame, path: Path) -> list[Example]:
     spec = task.config.data
-    for column, key in [(c, "data.input") for c in spec.input_fields] + [(spec.target, "data.target")]:
+    needed = [(c, "data.input") for c in spec.input_fields] + [(spec.target, "data.target")]
+    for column, key in needed:
         if column not in frame.columns:
             raise InputError(f"column {column!r} not in {path.name} (columns: "
                              f"{', '.join(map(str, frame.columns))})", source=task.source,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -57,7 +56,8 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     if config.prompt.format:
         check_template(config.prompt.format, fields, task.source, "prompt.format")
     lm = _make_lm(task, config.model, store, threads)
-    proposer = lm if task.proposer == config.model else _make_lm(task, task.proposer, store, threads)
+    same = task.proposer == config.model
+    proposer = lm if same else _make_lm(task, task.proposer, store, threads)
     style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
     space = SearchSpace(dataset, fields, config.data.target, list(config.prompt.seeds),
                         config.prompt.format, style, config.search.seed)
@@ -136,7 +136,3 @@ def _meter(config, previous_run: Optional[dict]) -> BudgetMeter:
         meter.spent.lm_calls -= int(spent.get("proposer_calls", 0))
         meter.elapsed_before = float(spent.get("seconds", 0.0))
     return meter
-
-
-def now() -> float:
-    return time.time()

@@ -9,7 +9,8 @@ import numpy as np
 RESAMPLES = 2000
 
 
-def bootstrap_ci(scores: Sequence[float], level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(scores: Sequence[float], level: float = 0.95,
+                 seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of per-example scores."""
     values = np.asarray(scores, dtype=float)
     if values.size == 0:

@@ -6,7 +6,6 @@ best (lock files per task and model). The optuna study lives in the same databas
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -212,7 +211,3 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

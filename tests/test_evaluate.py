@@ -53,7 +53,8 @@ def test_scores_counts_errors_and_unparseable_apart(tmp_path):
     assert result.score == 0.5  # the error is left out, the unparseable answer is wrong
     rows = store.get_evaluations("run-1", KEY.id, "dev")
     assert len(rows) == 5 and rows[_examples(5)[3].id]["prediction"] is None
-    assert all(prompt.startswith("Classify.\n\nInput: demo\nOutput: positive") for prompt in lm.prompts)
+    prefix = "Classify.\n\nInput: demo\nOutput: positive"
+    assert all(prompt.startswith(prefix) for prompt in lm.prompts)
 
 
 def test_recorded_examples_are_not_asked_again(tmp_path):

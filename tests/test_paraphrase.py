@@ -24,7 +24,8 @@ def test_clean_keeps_only_new_instructions(text, kept):
 
 def test_prompts_differ_per_variant_and_end_with_the_seed():
     prompts = {paraphrase_prompt(SEED, variant) for variant in range(4)}
-    assert len(prompts) == 4 and all(p.endswith(f"Instruction: {SEED}\nRewritten:") for p in prompts)
+    ending = f"Instruction: {SEED}\nRewritten:"
+    assert len(prompts) == 4 and all(p.endswith(ending) for p in prompts)
 
 
 class EchoProposer:
@@ -40,7 +41,8 @@ class EchoProposer:
 
 def test_proposer_calls_are_taken_from_the_budget_and_filtered():
     meter = BudgetMeter(lm_calls=3)
-    proposer = EchoProposer([" Give the opposite of the word.", " 1. Write the antonym of the word.",
+    proposer = EchoProposer([" Give the opposite of the word.",
+                             " 1. Write the antonym of the word.",
                              " Give the opposite of the word.", " never asked"])
     found = paraphrases(proposer, SEED, meter)
     assert found == ["Give the opposite of the word."]

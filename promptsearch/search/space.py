@@ -60,7 +60,8 @@ class SearchSpace:
         self.n_seeds = len(seeds)
 
     def add_instruction(self, text: str, origin: str) -> bool:
-        if any(choice.value.strip().lower() == text.strip().lower() for choice in self.instructions):
+        known = {choice.value.strip().lower() for choice in self.instructions}
+        if text.strip().lower() in known:
             return False
         self.instructions.append(Choice(text, origin))
         return True

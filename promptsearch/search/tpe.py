@@ -57,6 +57,3 @@ class TPEStrategy(Strategy):
             self.study.tell(candidate.handle, score)
         else:
             self.study.tell(candidate.handle, state=TrialState.FAIL)
-
-    def stale_trials(self) -> list[int]:
-        return [t.number for t in self.study.trials if t.state == TrialState.RUNNING]
