@@ -21,7 +21,7 @@ LABEL_MAX_TOKENS = 8
 @dataclass
 class KeyScore:
     key_id: str
-    score: float
+    score: Optional[float]                 # None when no example got an answer (all LM errors)
     scores: list[Optional[float]]          # per example, aligned; None = LM error (left out)
     predictions: list[Optional[str]]
     errors: int = 0
@@ -98,7 +98,7 @@ class Evaluator:
         scores = [row["score"] for row in present]
         ok = [row for row in present if row["score"] is not None]
         aggregate = self.metric.aggregate([r["prediction"] for r in ok], [r["target"] for r in ok],
-                                          [r["score"] for r in ok])
+                                          [r["score"] for r in ok]) if ok else None
         return KeyScore(
             key_id=key.id, score=aggregate, scores=scores,
             predictions=[row["prediction"] for row in present],

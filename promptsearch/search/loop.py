@@ -46,9 +46,9 @@ def optimize(strategy: Strategy, evaluator: Evaluator, dev, meter: BudgetMeter, 
             raise
         meter.spent.trials += 1
         _record(store, run_id, candidate, result)
-        strategy.tell(candidate, result.score, result.complete)
+        strategy.tell(candidate, result.score, _rankable(result))
         store.update_run(run_id, spent=meter.snapshot())
-        if result.complete and (best is None or result.score > best):
+        if _rankable(result) and (best is None or result.score > best):
             best = result.score
         observer.on_trial(TrialResult(candidate, result, best), meter)
         repeats = repeats + 1 if result.lm_calls == 0 else 0
@@ -59,9 +59,15 @@ def optimize(strategy: Strategy, evaluator: Evaluator, dev, meter: BudgetMeter, 
     return f"budget: {meter.exhausted_by() or 'trials'}"
 
 
+def _rankable(result: KeyScore) -> bool:
+    return result.complete and result.score is not None
+
+
 def _record(store, run_id: str, candidate: Candidate, result: KeyScore) -> None:
+    # A key whose every call failed is "failed": it has no score, so it is never ranked.
+    status = "complete" if _rankable(result) else ("failed" if result.complete else "partial")
     store.add_candidate(
         run_id=run_id, trial=candidate.trial, key_id=candidate.key.id, origin=candidate.origin,
-        status="complete" if result.complete else "partial", dev_score=result.score,
+        status=status, dev_score=result.score,
         examples=result.examples, errors=result.errors, unparseable=result.unparseable,
         lm_calls=result.lm_calls, tokens=result.tokens, seconds=round(result.seconds, 3))
