@@ -19,7 +19,7 @@ FINALISTS = 3
 def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, stopped: str):
     from .runner import RunResult
 
-    ranked = _ranked(store.list_candidates(run_id))
+    ranked = store.ranked_candidates(run_id)
     if not ranked:
         store.update_run(run_id, status="empty", spent=meter.snapshot())
         raise PromptsearchError(f"{prepared.task.name}: no candidate was scored on the whole dev "
@@ -40,18 +40,6 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
                      result={"finalists": rows, "stopped": stopped,
                              "winner": ranked[0]["key_id"]})
     return RunResult(run_id, lock, stopped, path, rows)
-
-
-def _ranked(candidates: list[dict]) -> list[dict]:
-    """Complete candidates, best dev score first (earliest trial wins ties), one row per key."""
-    complete = [c for c in candidates if c["status"] == "complete"]
-    complete.sort(key=lambda c: (-c["dev_score"], c["trial"]))
-    seen, unique = set(), []
-    for candidate in complete:
-        if candidate["key_id"] not in seen:
-            seen.add(candidate["key_id"])
-            unique.append(candidate)
-    return unique
 
 
 def _baseline(prepared, ranked: list[dict]) -> Optional[dict]:

@@ -151,6 +151,15 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
+    def ranked_candidates(self, run_id: str) -> list[dict]:
+        """Complete candidates, best dev score first (earliest trial wins ties), one per key."""
+        complete = [c for c in self.list_candidates(run_id) if c["status"] == "complete"]
+        complete.sort(key=lambda c: (-c["dev_score"], c["trial"]))
+        unique: dict[str, dict] = {}
+        for candidate in complete:
+            unique.setdefault(candidate["key_id"], candidate)
+        return list(unique.values())
+
     def add_evaluations(self, rows: Iterable[dict]) -> None:
         rows = list(rows)
         if rows:

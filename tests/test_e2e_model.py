@@ -131,3 +131,15 @@ def _candidates(database: Path) -> int:
             return db.execute("select count(*) from ps_candidates").fetchone()[0]
     except sqlite3.OperationalError:  # tables not created yet
         return 0
+
+
+def test_dspy_reaches_the_embedded_model_through_litellm():
+    import dspy
+
+    from promptsearch.lm import enable_local_models
+
+    enable_local_models()
+    lm = dspy.LM("local/gemma-3-270m", model_type="text", max_tokens=4, temperature=0.0,
+                 cache=False, stop=["\n"])
+    outputs = lm("Input: cat\nOutput: c\n\nInput: dog\nOutput:")
+    assert isinstance(outputs, list) and len(outputs) == 1 and isinstance(outputs[0], str)

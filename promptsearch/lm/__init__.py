@@ -1,0 +1,14 @@
+"""Model access. Every call goes through litellm; `local/*` models run in-process on llama.cpp."""
+
+from .client import LM, LOCAL_MODELS, Completion
+from .local import register
+
+
+def enable_local_models() -> None:
+    """Make `local/...` model strings work in plain litellm (and so in dspy) in this process."""
+    import litellm
+
+    register(litellm, LOCAL_MODELS)
+
+
+__all__ = ["LM", "Completion", "enable_local_models"]

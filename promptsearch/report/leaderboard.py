@@ -20,7 +20,7 @@ def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
     run = store.get_run(run_id)
     finalists = list((run.get("result") or {}).get("finalists", [])) if run else []
     shown = {row["key_id"] for row in finalists}
-    others = [c for c in _best_per_key(store.list_candidates(run_id)) if c["key_id"] not in shown]
+    others = [c for c in store.ranked_candidates(run_id) if c["key_id"] not in shown]
     rows = [dict(row) for row in finalists]
     rows += [{"key_id": c["key_id"], "origin": c["origin"], "dev": c["dev_score"],
               "lm_calls": c["lm_calls"], "tokens": c["tokens"], "seconds": c["seconds"],
@@ -39,17 +39,6 @@ def _winner_first(frame: pd.DataFrame) -> pd.DataFrame:
     """The winner is chosen on dev; it leads even when another finalist scored higher on test."""
     winner = frame["winner"].fillna(False).astype(bool)
     return pd.concat([frame[winner], frame[~winner]])
-
-
-def _best_per_key(candidates: list[dict]) -> list[dict]:
-    complete = sorted((c for c in candidates if c["status"] == "complete"),
-                      key=lambda c: (-c["dev_score"], c["trial"]))
-    seen, unique = set(), []
-    for candidate in complete:
-        if candidate["key_id"] not in seen:
-            seen.add(candidate["key_id"])
-            unique.append(candidate)
-    return unique
 
 
 def _preview(store, key_id: str) -> str:
