@@ -89,9 +89,13 @@ class LM:
 
     def complete(self, *, prompt: Optional[str] = None, messages: Optional[list] = None,
                  max_tokens: int = 48, stop: Optional[list[str]] = None,
-                 temperature: float = 0.0) -> Completion:
+                 temperature: float = 0.0, seed: Optional[int] = None) -> Completion:
+        """One completion; `seed` makes sampling (temperature > 0) reproducible where the
+        backend supports it. Everything in the request is part of the cache key."""
         request = {"prompt": prompt, "messages": messages, "max_tokens": max_tokens,
                    "stop": list(stop or []), "temperature": temperature}
+        if seed is not None:
+            request["seed"] = seed
         cache_key = self._cache_key(request)
         if self.cache is not None:
             hit = self.cache.cache_get(cache_key)
@@ -140,6 +144,9 @@ class LM:
             common["stop"] = request["stop"]
         if self.api_base:
             common["api_base"] = self.api_base
+        if "seed" in request:
+            common["seed"] = request["seed"]
+            common["drop_params"] = True  # providers without seeds still answer
         if self.is_local:
             common["n_threads"] = self.threads
         if request["prompt"] is not None:

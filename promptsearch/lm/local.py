@@ -101,16 +101,17 @@ class LocalModels:
             return self._loaded[slot]
 
     def generate(self, name: str, *, prompt: str | None, messages: list | None, max_tokens: int,
-                 temperature: float, stop: list[str], threads: int) -> tuple[str, int, int]:
+                 temperature: float, stop: list[str], threads: int,
+                 seed: int | None = None) -> tuple[str, int, int]:
         model, lock = self.get(name, threads)
+        options = {"max_tokens": max_tokens, "temperature": temperature, "stop": stop or None,
+                   "seed": seed}
         with lock:
             if prompt is not None:
-                out = model.create_completion(prompt, max_tokens=max_tokens,
-                                              temperature=temperature, stop=stop or None)
+                out = model.create_completion(prompt, **options)
                 text = out["choices"][0]["text"]
             else:
-                out = model.create_chat_completion(messages, max_tokens=max_tokens,
-                                                   temperature=temperature, stop=stop or None)
+                out = model.create_chat_completion(messages, **options)
                 text = out["choices"][0]["message"]["content"] or ""
         usage = out.get("usage") or {}
         return text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
@@ -132,7 +133,8 @@ def make_provider(models: LocalModels):
                 max_tokens=int(params.get("max_tokens") or 64),
                 temperature=float(params.get("temperature") or 0.0),
                 stop=list(params.get("stop") or []),
-                threads=int(params.get("n_threads") or DEFAULT_THREADS))
+                threads=int(params.get("n_threads") or DEFAULT_THREADS),
+                seed=params.get("seed"))
             model_response.choices[0].message.content = text
             model_response.created = int(time.time())
             model_response.model = f"{PROVIDER}/{model}"

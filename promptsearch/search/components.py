@@ -14,6 +14,6 @@ def add_paraphrases(context: Context) -> int:
     seeds = [choice.value for choice in space.instructions[: space.n_seeds] if choice.value]
     added = 0
     for seed in seeds:
-        for text in paraphrases(context.proposer, seed, context.meter):
+        for text in paraphrases(context.proposer, seed, context.meter, context.seed):
             added += space.add_instruction(text, f"paraphrase:{context.proposer.model}")
     return added

@@ -21,6 +21,9 @@ REWRITES = (
     ("Fix the spelling mistakes in the sentence.", "Rewrite the sentence with correct spelling."),
 )
 VARIANTS = 4
+# Sampling, not greedy: at temperature 0 small models mostly copy the seed. Each call carries its
+# own seed (from the task seed and the variant), so proposals reproduce on a fresh cache too.
+TEMPERATURE = 0.9
 MIN_WORDS, MAX_WORDS = 3, 60
 _CHATTER = ("i ", "i'", "we ", "sure", "here is", "here's", "okay", "ok,")
 _NOT_INSTRUCTION = re.compile(r"(instruction|rewritten|original)\s*:|https?://|\{|\}", re.I)
@@ -57,7 +60,8 @@ def _content_words(text: str) -> set[str]:
     return {word for word in _normal(text).split() if len(word) > 3}
 
 
-def paraphrases(proposer, seed: str, meter, max_tokens: int = 48) -> list[str]:
+def paraphrases(proposer, seed: str, meter, task_seed: int = 0,
+                max_tokens: int = 48) -> list[str]:
     """Up to VARIANTS paraphrases of `seed`; each proposer call is taken from the budget."""
     found: list[str] = []
     for variant in range(VARIANTS):
@@ -66,7 +70,7 @@ def paraphrases(proposer, seed: str, meter, max_tokens: int = 48) -> list[str]:
                 meter.take(proposer=True)
         except BudgetExhausted:
             break
-        reply = _ask(proposer, seed, variant, max_tokens)
+        reply = _ask(proposer, seed, variant, max_tokens, task_seed * 1000 + variant)
         if meter is not None:
             meter.record(reply.tokens)
         text = None if reply.error else clean(reply.text, seed)
@@ -75,12 +79,13 @@ def paraphrases(proposer, seed: str, meter, max_tokens: int = 48) -> list[str]:
     return found
 
 
-def _ask(proposer, seed: str, variant: int, max_tokens: int):
+def _ask(proposer, seed: str, variant: int, max_tokens: int, sampling_seed: int):
     if proposer.default_style == "chat":
         old, new = REWRITES[variant % len(REWRITES)]
         request = (f"Rewrite the task instruction below in other words, keeping its meaning. "
                    f"Example: '{old}' -> '{new}'. Reply with the new instruction only.\n\n{seed}")
         return proposer.complete(messages=[{"role": "user", "content": request}],
-                                 max_tokens=max_tokens)
+                                 max_tokens=max_tokens, temperature=TEMPERATURE,
+                                 seed=sampling_seed)
     return proposer.complete(prompt=paraphrase_prompt(seed, variant), max_tokens=max_tokens,
-                             stop=["\n"])
+                             stop=["\n"], temperature=TEMPERATURE, seed=sampling_seed)
