@@ -105,7 +105,7 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
                           concurrency=concurrency or config.lm.concurrency
                           or prepared.lm.default_concurrency)
     context = Context(prepared.space, config.search.seed, prepared.proposer, meter,
-                      store.url, run_id)
+                      store.url, run_id, dev=prepared.dataset.dev)
     strategy = STRATEGIES[config.search.strategy](context)
     stopped = "interrupted"
     try:

@@ -1,4 +1,4 @@
-"""The Strategy interface: ask for a candidate, tell its score (optuna's ask/tell loop)."""
+"""The Strategy interface: ask for a candidate, tell its result (optuna's ask/tell loop)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,48 @@ class Candidate:
     handle: Any = field(default=None, repr=False)  # the strategy's own bookkeeping (optuna trial)
 
 
+def rankable(result) -> bool:
+    """A result that may be ranked: scored on the whole dev set, with at least one answer."""
+    return result is not None and result.complete and result.score is not None
+
+
+@dataclass
+class Scored:
+    candidate: Candidate
+    result: Any  # promptsearch.evaluate.KeyScore
+
+    @property
+    def score(self) -> float:
+        return self.result.score
+
+
+class Pool:
+    """Every candidate scored in this run, shared by all strategies (so `auto`'s arms can build
+    on each other's finds)."""
+
+    def __init__(self) -> None:
+        self.items: list[Scored] = []
+
+    def add(self, candidate: Candidate, result) -> None:
+        if rankable(result):
+            self.items.append(Scored(candidate, result))
+
+    def top(self, count: int) -> list[Scored]:
+        ranked = sorted(self.items, key=lambda s: (-s.score, s.candidate.trial))
+        unique: dict[str, Scored] = {}
+        for scored in ranked:
+            unique.setdefault(scored.candidate.key.id, scored)
+        return list(unique.values())[:count]
+
+    def best(self) -> Optional[Scored]:
+        top = self.top(1)
+        return top[0] if top else None
+
+
 @dataclass
 class Context:
-    """What a strategy may use besides the space: the proposer and the budget, both counted."""
+    """What a strategy may use besides the space: the proposer and the budget (both counted),
+    the dev examples (to read a key's errors) and the shared pool of scored candidates."""
 
     space: SearchSpace
     seed: int
@@ -29,6 +68,8 @@ class Context:
     meter: Any = None          # promptsearch.budget.BudgetMeter
     storage_url: Optional[str] = None
     study_name: Optional[str] = None
+    dev: tuple = ()
+    pool: Pool = field(default_factory=Pool)
 
 
 class Strategy(ABC):
@@ -47,8 +88,8 @@ class Strategy(ABC):
         """The next candidate to score, or None when the strategy has nothing left to try."""
 
     @abstractmethod
-    def tell(self, candidate: Candidate, score: Optional[float], complete: bool) -> None:
-        """The candidate's dev score (None or complete=False when scoring was cut short)."""
+    def tell(self, candidate: Candidate, result) -> None:
+        """The candidate's KeyScore (None when scoring was interrupted); see rankable()."""
 
     def close(self) -> None:
         """Release resources."""

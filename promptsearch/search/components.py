@@ -15,5 +15,5 @@ def add_paraphrases(context: Context) -> int:
     added = 0
     for seed in seeds:
         for text in paraphrases(context.proposer, seed, context.meter, context.seed):
-            added += space.add_instruction(text, f"paraphrase:{context.proposer.model}")
+            added += space.add_instruction(text, f"paraphrase:{context.proposer.model}") is not None
     return added

@@ -7,7 +7,7 @@ from typing import Optional
 
 from ..budget import BudgetMeter
 from ..evaluate import Evaluator, KeyScore
-from .base import Candidate, Strategy
+from .base import Candidate, Strategy, rankable
 
 MAX_REPEATS = 50  # consecutive already-scored keys before a strategy is deemed converged
 
@@ -42,13 +42,14 @@ def optimize(strategy: Strategy, evaluator: Evaluator, dev, meter: BudgetMeter, 
         try:
             result = evaluator.score(candidate.key, dev, "dev", meter)
         except KeyboardInterrupt:
-            strategy.tell(candidate, None, complete=False)
+            strategy.tell(candidate, None)
             raise
         meter.spent.trials += 1
         _record(store, run_id, candidate, result)
-        strategy.tell(candidate, result.score, _rankable(result))
+        strategy.context.pool.add(candidate, result)
+        strategy.tell(candidate, result)
         store.update_run(run_id, spent=meter.snapshot())
-        if _rankable(result) and (best is None or result.score > best):
+        if rankable(result) and (best is None or result.score > best):
             best = result.score
         observer.on_trial(TrialResult(candidate, result, best), meter)
         repeats = repeats + 1 if result.lm_calls == 0 else 0
@@ -59,13 +60,9 @@ def optimize(strategy: Strategy, evaluator: Evaluator, dev, meter: BudgetMeter, 
     return f"budget: {meter.exhausted_by() or 'trials'}"
 
 
-def _rankable(result: KeyScore) -> bool:
-    return result.complete and result.score is not None
-
-
 def _record(store, run_id: str, candidate: Candidate, result: KeyScore) -> None:
     # A key whose every call failed is "failed": it has no score, so it is never ranked.
-    status = "complete" if _rankable(result) else ("failed" if result.complete else "partial")
+    status = "complete" if rankable(result) else ("failed" if result.complete else "partial")
     store.add_candidate(
         run_id=run_id, trial=candidate.trial, key_id=candidate.key.id, origin=candidate.origin,
         status=status, dev_score=result.score,

@@ -37,5 +37,5 @@ class RandomStrategy(Strategy):
                      rng.choice(DEMO_COUNTS), rng.choice(space.selections),
                      rng.randrange(DEMO_SETS), rng.randrange(len(space.verbalizers)))
 
-    def tell(self, candidate, score, complete) -> None:
+    def tell(self, candidate, result) -> None:
         """Random search learns nothing from scores."""

@@ -59,12 +59,19 @@ class SearchSpace:
         self.selections = ("random", "balanced") if dataset.labels else ("random",)
         self.n_seeds = len(seeds)
 
-    def add_instruction(self, text: str, origin: str) -> bool:
-        known = {choice.value.strip().lower() for choice in self.instructions}
-        if text.strip().lower() in known:
-            return False
+    def add_instruction(self, text: str, origin: str) -> Optional[int]:
+        """The new instruction's index, or None if the space has it already."""
+        if self.index_of(text) is not None:
+            return None
         self.instructions.append(Choice(text, origin))
-        return True
+        return len(self.instructions) - 1
+
+    def index_of(self, text: str) -> Optional[int]:
+        wanted = " ".join(text.split()).lower()
+        for index, choice in enumerate(self.instructions):
+            if " ".join(choice.value.split()).lower() == wanted:
+                return index
+        return None
 
     def baselines(self) -> list[Point]:
         return [Point(index, 0, 0, "random", 0, 0) for index in range(self.n_seeds)]

@@ -12,7 +12,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from .base import Candidate, Strategy
+from .base import Candidate, Strategy, rankable
 from .components import add_paraphrases
 from .space import DEMO_COUNTS, DEMO_SETS, Point
 
@@ -52,8 +52,8 @@ class TPEStrategy(Strategy):
         space = self.context.space
         return Candidate(trial.number, space.key(point), space.origin(point), point, trial)
 
-    def tell(self, candidate: Candidate, score, complete) -> None:
-        if complete and score is not None:
-            self.study.tell(candidate.handle, score)
+    def tell(self, candidate: Candidate, result) -> None:
+        if rankable(result):
+            self.study.tell(candidate.handle, result.score)
         else:
             self.study.tell(candidate.handle, state=TrialState.FAIL)
