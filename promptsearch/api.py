@@ -52,7 +52,7 @@ def evaluate(task: Union[str, Path, Task], keys: Sequence[PromptKey], *, split: 
     prepared = prepare(task, store)
     examples = prepared.dataset.test if split == "test" else prepared.dataset.dev
     evaluator = Evaluator(prepared.lm, prepared.metric, store, f"eval-{task.name}",
-                          max_tokens=task.config.lm.max_tokens)
+                          max_tokens=prepared.max_tokens)
     return [evaluator.score(key, examples, split) for key in keys]
 
 

@@ -79,7 +79,7 @@ class LMSpec(_Strict):
     retries: int = Field(3, ge=0, le=20)
     concurrency: Optional[int] = Field(None, ge=1, le=256)
     threads: int = Field(2, ge=1, le=256)
-    max_tokens: int = Field(48, ge=1, le=4096)
+    max_tokens: Optional[int] = Field(None, ge=1, le=4096)  # default: from the longest target
 
 
 class TaskConfig(_Strict):

@@ -90,7 +90,7 @@ def _lock(prepared, store, run_id, winner, baseline, tested, meter) -> dict:
         "key": store.get_key(winner["key_id"]),
         "key_id": winner["key_id"],
         "metric": config.metric,
-        "max_tokens": config.lm.max_tokens,
+        "max_tokens": prepared.max_tokens,
         "scores": {"dev": winner["dev_score"], "test": test.score, "test_ci": [low, high],
                    "test_examples": test.examples},
         "baseline": None,

@@ -34,6 +34,7 @@ class Prepared:
     proposer: LM
     space: SearchSpace
     style: str
+    max_tokens: int
 
 
 @dataclass
@@ -61,7 +62,15 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
     space = SearchSpace(dataset, fields, config.data.target, list(config.prompt.seeds),
                         config.prompt.format, style, config.search.seed)
-    return Prepared(task, dataset, metric, lm, proposer, space, style)
+    max_tokens = config.lm.max_tokens or answer_budget(dataset)
+    return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens)
+
+
+def answer_budget(dataset: Dataset) -> int:
+    """Room for twice the longest target (about 3 characters a token) plus a little: generating
+    far past the answer is most of the cost of a wrong completion on a small model."""
+    longest = max(len(example.target) for example in dataset.pool + dataset.dev)
+    return min(512, max(8, 2 * (longest // 3 + 1) + 4))
 
 
 def _make_lm(task: Task, model: str, store, threads: Optional[int]) -> LM:
@@ -101,7 +110,7 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
                      config=config.model_dump(mode="json"), dataset_hash=prepared.dataset.hash)
     store.update_run(run_id, status="running")
     evaluator = Evaluator(prepared.lm, prepared.metric, store, run_id,
-                          max_tokens=config.lm.max_tokens,
+                          max_tokens=prepared.max_tokens,
                           concurrency=concurrency or config.lm.concurrency
                           or prepared.lm.default_concurrency)
     context = Context(prepared.space, config.search.seed, prepared.proposer, meter,

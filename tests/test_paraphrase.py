@@ -22,6 +22,10 @@ def test_clean_keeps_only_new_instructions(text, kept):
     assert clean(text, SEED) == kept
 
 
+def test_clean_capitalises_and_strips_list_markers():
+    assert clean("- give the opposite word", SEED) == "Give the opposite word"
+
+
 def test_prompts_differ_per_variant_and_end_with_the_seed():
     prompts = {paraphrase_prompt(SEED, variant) for variant in range(4)}
     ending = f"Instruction: {SEED}\nRewritten:"
