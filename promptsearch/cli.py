@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from . import __version__
+from .config import STRATEGIES
 from .errors import EXIT_INTERRUPTED, PromptsearchError
 
 STORAGE_ENV = "PROMPTSEARCH_STORAGE"
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("task", help="path to task.yaml")
     run.add_argument("--resume", action="store_true",
                      help="continue the latest run of this task config and seed")
-    run.add_argument("--strategy", choices=("auto", "tpe", "random"),
+    run.add_argument("--strategy", choices=STRATEGIES,
                      help="override search.strategy")
     run.add_argument("--lm-calls", type=int, metavar="N", help="override search.budget.lm_calls")
     run.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")

@@ -30,10 +30,27 @@ class ScriptedModel:
             self.calls += 1
         if self.fail_on and self.fail_on in prompt:
             raise ConnectionError("scripted outage")
+        if any(marker in prompt for marker in PROPOSER_MARKERS):
+            return self.propose(prompt)
         blocks = [block for block in prompt.split("\n\n") if block.strip()]
         query = blocks[-1].splitlines()[0].split(":", 1)[-1].strip().strip('"')
         has_demo = sum(1 for block in blocks[:-1] if "\n" in block or "->" in block) > 0
         return " " + self.rule(query) if has_demo else " I think that the answer is unclear"
+
+
+    def propose(self, prompt: str) -> str:
+        """A proposer's reply: a reason for critiques, else an instruction that depends on the
+        request (so different requests give different, reproducible instructions)."""
+        if "main reason" in prompt or "why does" in prompt:
+            return " the instruction does not say to use capital letters"
+        variant = sum(prompt.encode()) % 97
+        return f" Write the word in capitals, rule {variant}."
+
+
+PROPOSER_MARKERS = ("Rewritten:", "The instruction was:", "scores higher", "main reason",
+                    "why does", "improved instruction", "Combined and varied:",
+                    "Rewrite the task instruction", "Write the instruction that",
+                    "Combine these two")
 
 
 def _register(model: ScriptedModel) -> None:

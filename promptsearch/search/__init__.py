@@ -1,14 +1,15 @@
 """Search strategies behind one ask/tell interface."""
 
+from .auto import AutoStrategy
 from .base import Candidate, Context, Strategy
+from .llm_strategies import APEStrategy, EvolutionStrategy, OPROStrategy, ProTeGiStrategy
 from .random_search import RandomStrategy
 from .tpe import TPEStrategy
 
-# `auto` is TPE until the strategy portfolio lands; the name is reserved for it.
 STRATEGIES: dict[str, type[Strategy]] = {
-    "tpe": TPEStrategy,
-    "random": RandomStrategy,
-    "auto": TPEStrategy,
+    strategy.name: strategy for strategy in (
+        AutoStrategy, TPEStrategy, RandomStrategy, APEStrategy, OPROStrategy, ProTeGiStrategy,
+        EvolutionStrategy)
 }
 
-__all__ = ["Candidate", "Context", "Strategy", "STRATEGIES", "TPEStrategy", "RandomStrategy"]
+__all__ = ["Candidate", "Context", "Strategy", "STRATEGIES"]

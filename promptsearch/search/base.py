@@ -70,6 +70,7 @@ class Context:
     study_name: Optional[str] = None
     dev: tuple = ()
     pool: Pool = field(default_factory=Pool)
+    paraphrased: bool = False
 
 
 class Strategy(ABC):

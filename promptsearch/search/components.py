@@ -8,8 +8,9 @@ from .mutators.paraphrase import paraphrases
 
 def add_paraphrases(context: Context) -> int:
     """Ask the proposer for paraphrases of each non-empty seed; returns how many were added."""
-    if context.proposer is None:
+    if context.proposer is None or context.paraphrased:
         return 0
+    context.paraphrased = True  # once per run, whichever strategies share the context
     space = context.space
     seeds = [choice.value for choice in space.instructions[: space.n_seeds] if choice.value]
     added = 0

@@ -19,6 +19,7 @@ from .space import DEMO_COUNTS, DEMO_SETS, Point
 
 class TPEStrategy(Strategy):
     name = "tpe"
+    enqueue_baselines = True
 
     def __init__(self, context):
         super().__init__(context)
@@ -26,19 +27,22 @@ class TPEStrategy(Strategy):
 
     def setup(self) -> None:
         add_paraphrases(self.context)
+        # Frozen here: optuna needs the same choices every trial, while other strategies of an
+        # `auto` portfolio keep adding instructions to the shared space.
+        self.instruction_count = len(self.context.space.instructions)
         sampler = optuna.samplers.TPESampler(seed=self.context.seed, multivariate=True,
                                              n_startup_trials=8)
         self.study = optuna.create_study(
             storage=self.context.storage_url, study_name=self.context.study_name,
             sampler=sampler, direction="maximize", load_if_exists=True)
-        if not self.study.trials:
+        if not self.study.trials and self.enqueue_baselines:
             for point in self.context.space.baselines():
                 self.study.enqueue_trial(point.as_params())
 
     def distributions(self) -> dict[str, CategoricalDistribution]:
         space = self.context.space
         return {
-            "instruction": CategoricalDistribution(list(range(len(space.instructions)))),
+            "instruction": CategoricalDistribution(list(range(self.instruction_count))),
             "format": CategoricalDistribution(list(range(len(space.formats)))),
             "n_demos": CategoricalDistribution(list(DEMO_COUNTS)),
             "selection": CategoricalDistribution(list(space.selections)),

@@ -1,0 +1,110 @@
+"""Base of the strategies whose new keys come from the proposer model (APE, OPRO, ProTeGi,
+EvoPrompt): they write instructions and carry the other components over from the best key found
+so far, so a good demo set found by one step is kept while the instruction changes."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Optional
+
+from .base import Candidate, Strategy
+from .components import add_paraphrases
+from .space import DEMO_COUNTS, DEMO_SETS, Point
+
+CARRIER_DEMOS = 4
+MAX_PROPOSAL_TRIES = 3  # proposer replies that fail the filter before a non-LLM step instead
+
+
+class ProposingStrategy(Strategy):
+    """Subclasses implement propose(); the base handles the queue, carrier and fallback."""
+
+    enqueue_baselines = True
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.queue: list[Point] = []
+        self.trial = 0
+        self.proposals = 0
+
+    def setup(self) -> None:
+        if self.enqueue_baselines:
+            self.queue = self.context.space.baselines() + [self.default_carrier()]
+
+    # ask / tell -------------------------------------------------------------------------------
+    def ask(self) -> Optional[Candidate]:
+        point = self.queue.pop(0) if self.queue else self._proposed()
+        space = self.context.space
+        candidate = Candidate(self.trial, space.key(point), space.origin(point), point)
+        self.trial += 1
+        return candidate
+
+    def tell(self, candidate, result) -> None:
+        """The shared pool already holds the result; subclasses may keep more state."""
+
+    def _proposed(self) -> Point:
+        for attempt in range(MAX_PROPOSAL_TRIES):
+            if self.context.meter is not None and self.context.meter.exhausted_by() is not None:
+                break
+            point = self.propose(self.rng(f"propose:{attempt}"))
+            self.proposals += 1
+            if point is not None:
+                return point
+        return self.mutate(self.carrier(), self.rng("fallback"))
+
+    def propose(self, rng: random.Random) -> Optional[Point]:
+        raise NotImplementedError
+
+    # helpers for subclasses -------------------------------------------------------------------
+    def rng(self, purpose: str) -> random.Random:
+        """Every random choice derives from (task seed, strategy, trial number, purpose)."""
+        return random.Random(f"{self.name}:{self.context.seed}:{self.trial}:{purpose}")
+
+    def call_seed(self, purpose: str) -> int:
+        return self.rng(purpose).randrange(2 ** 31)
+
+    def default_carrier(self) -> Point:
+        return Point(0, 0, CARRIER_DEMOS, "random", 0, 0)
+
+    def carrier(self) -> Point:
+        best = self.context.pool.best()
+        if best is not None and best.candidate.point is not None:
+            return best.candidate.point
+        return self.default_carrier()
+
+    def with_instruction(self, text: Optional[str], base: Optional[Point] = None) -> Optional[Point]:
+        if not text:
+            return None
+        space = self.context.space
+        index = space.add_instruction(text, f"{self.name}:{self.context.proposer.model}")
+        index = space.index_of(text) if index is None else index
+        return replace(base or self.carrier(), instruction=index)
+
+    def known_instructions(self) -> list[str]:
+        return [choice.value for choice in self.context.space.instructions]
+
+    def mutate(self, point: Point, rng: random.Random) -> Point:
+        """A non-LLM step: change one component other than the instruction."""
+        space = self.context.space
+        options = {
+            "n_demos": lambda: rng.choice(DEMO_COUNTS),
+            "demo_set": lambda: rng.randrange(DEMO_SETS),
+            "format": lambda: rng.randrange(len(space.formats)),
+            "selection": lambda: rng.choice(space.selections),
+            "verbalizer": lambda: rng.randrange(len(space.verbalizers)),
+        }
+        component = rng.choice(sorted(options))
+        return replace(point, **{component: options[component]()})
+
+    def train_pairs(self, rng: random.Random, count: int) -> list[tuple[str, str]]:
+        pool = list(self.context.space.dataset.pool)
+        chosen = rng.sample(pool, min(count, len(pool)))
+        return [(_text(example.inputs), example.target) for example in chosen]
+
+    def paraphrase_seeds_once(self) -> None:
+        add_paraphrases(self.context)
+
+
+def _text(inputs: dict[str, str]) -> str:
+    return inputs[next(iter(inputs))] if len(inputs) == 1 else \
+        "; ".join(f"{name}: {value}" for name, value in inputs.items())

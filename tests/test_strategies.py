@@ -1,0 +1,60 @@
+"""Every strategy's contract, with the scripted fake model reached through litellm."""
+
+import pytest
+
+from promptsearch import run
+from promptsearch.api import open_store
+from promptsearch.key import PromptKey
+from promptsearch.search import STRATEGIES
+
+LLM_DRIVEN = ("ape", "opro", "protegi", "evolution")
+
+
+def _run(task_path, tmp_path, strategy, tag="a", budget=150):
+    text = task_path.read_text().replace("strategy: tpe", f"strategy: {strategy}")
+    task_path.write_text(text.replace("lm_calls: 120", f"lm_calls: {budget}"))
+    store = open_store(storage=f"sqlite:///{tmp_path / f'{strategy}-{tag}.db'}")
+    result = run(task_path, store=store, results_dir=tmp_path / f"results-{tag}")
+    return store, result
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_strategy_respects_the_budget_exactly_and_proposes_valid_keys(
+        strategy, upper_task, fake_model, tmp_path):
+    store, result = _run(upper_task, tmp_path, strategy)
+    spent = result.lock["spent"]
+    candidates = store.list_candidates(result.run_id)
+    assert spent["lm_calls"] <= 150
+    assert spent["lm_calls"] == sum(c["lm_calls"] for c in candidates) + spent["proposer_calls"]
+    assert len(candidates) >= 5
+    for candidate in candidates:
+        key = PromptKey.from_dict(store.get_key(candidate["key_id"]))
+        assert "word7" in key.render(input="word7")
+    assert result.lock["scores"]["test"] == 1.0  # the scripted task is solved once demos appear
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_strategy_is_reproducible_with_the_same_seed(strategy, upper_task, fake_model, tmp_path):
+    first_store, first = _run(upper_task, tmp_path, strategy, "a")
+    second_store, second = _run(upper_task, tmp_path, strategy, "b")
+    trace = [[c["key_id"] for c in store.list_candidates(result.run_id)]
+             for store, result in ((first_store, first), (second_store, second))]
+    assert trace[0] == trace[1]
+    calls = fake_model.calls
+    third = run(upper_task, store=first_store, results_dir=tmp_path / "results-c")
+    assert fake_model.calls == calls  # the same cache: not one model call
+    assert [c["key_id"] for c in first_store.list_candidates(third.run_id)] == trace[0]
+
+
+@pytest.mark.parametrize("strategy", LLM_DRIVEN)
+def test_llm_driven_strategies_use_the_proposer(strategy, upper_task, fake_model, tmp_path):
+    store, result = _run(upper_task, tmp_path, strategy)
+    assert result.lock["spent"]["proposer_calls"] > 0
+    origins = {c["origin"] for c in store.list_candidates(result.run_id)}
+    assert any(origin.startswith(f"{strategy}:") for origin in origins), origins
+
+
+def test_auto_pulls_several_arms(upper_task, fake_model, tmp_path):
+    store, result = _run(upper_task, tmp_path, "auto", budget=300)
+    origins = {c["origin"].split(":")[0] for c in store.list_candidates(result.run_id)}
+    assert len(origins & {"ape", "opro", "protegi", "evolution", "bank", "paraphrase"}) >= 3
