@@ -18,6 +18,7 @@ class Spent:
     model_calls: int = 0     # calls that really reached a model (cache misses)
     tokens: int = 0
     trials: int = 0
+    racing_saved: int = 0    # dev calls racing did not make: candidates stopped early
     seconds: float = 0.0
 
     def as_dict(self) -> dict:

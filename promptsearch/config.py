@@ -63,6 +63,7 @@ class Budget(_Strict):
 class SearchSpec(_Strict):
     strategy: str = "auto"
     budget: Budget = Field(default_factory=Budget)
+    racing: bool = False
     seed: int = 0
 
     @field_validator("strategy")

@@ -30,6 +30,7 @@ class KeyScore:
     tokens: int = 0
     seconds: float = 0.0
     complete: bool = True                  # False when the budget ran out part-way
+    pruned: bool = False                   # racing stopped it early: clearly worse than the best
     targets: list[str] = field(default_factory=list)
 
     @property

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, Optional
 
 from . import templates
+from .retrieval import Retrieval
 
 Style = Literal["completion", "chat"]
 _PUNCT = re.compile(r"^[\s\"'`*.:,;!?()\[\]-]+|[\s\"'`*.:,;!?()\[\]-]+$")
@@ -57,15 +58,18 @@ class PromptKey:
     format: str = "Input: {{ input }}\nOutput:"
     output: OutputSpec = field(default_factory=OutputSpec)
     style: Style = "completion"
+    retrieval: Optional[Retrieval] = None  # demos chosen per input from a pool, instead of demos
 
     @property
     def id(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["demos"] = [asdict(demo) for demo in self.demos]
-        data["output"] = {k: list(v) if v else None for k, v in asdict(self.output).items()}
+        data = {"instruction": self.instruction, "demos": [asdict(demo) for demo in self.demos],
+                "format": self.format, "style": self.style,
+                "output": {k: list(v) if v else None for k, v in asdict(self.output).items()}}
+        if self.retrieval is not None:  # only when used: ids of plain keys stay as they were
+            data["retrieval"] = self.retrieval.to_dict()
         return data
 
     def to_json(self) -> str:
@@ -81,6 +85,7 @@ class PromptKey:
             output=OutputSpec(*(tuple(output[k]) if output.get(k) else None
                                 for k in ("labels", "verbalizer"))),
             style=data.get("style", "completion"),
+            retrieval=_retrieval(data.get("retrieval")),
         )
 
     def with_(self, **changes) -> "PromptKey":
@@ -102,7 +107,7 @@ class PromptKey:
         if self.style == "chat":
             return "\n\n".join(message["content"] for message in self.messages(**inputs))
         parts = [templates.render(self.instruction, inputs)] if self.instruction else []
-        parts += [self._demo_text(demo) for demo in self.demos]
+        parts += [self._demo_text(demo) for demo in self.demos_for(inputs)]
         parts.append(templates.render(self.format, inputs))
         return "\n\n".join(parts)
 
@@ -110,11 +115,14 @@ class PromptKey:
         """Chat turns: instruction as system, each demo as a user/assistant pair."""
         turns = [{"role": "system", "content": templates.render(self.instruction, inputs)}] \
             if self.instruction else []
-        for demo in self.demos:
+        for demo in self.demos_for(inputs):
             turns.append({"role": "user", "content": templates.render(self.format, demo.inputs)})
             turns.append({"role": "assistant", "content": self.output.word(demo.output)})
         turns.append({"role": "user", "content": templates.render(self.format, inputs)})
         return turns
+
+    def demos_for(self, inputs: dict[str, str]) -> tuple[Demo, ...]:
+        return self.demos if self.retrieval is None else self.retrieval.select(inputs)
 
     def _demo_text(self, demo: Demo) -> str:
         query = templates.render(self.format, demo.inputs)
@@ -123,6 +131,15 @@ class PromptKey:
     def preview(self, width: int = 60) -> str:
         text = self.instruction or "(no instruction)"
         extras = f" +{len(self.demos)} demos" if self.demos else ""
+        if self.retrieval is not None:
+            extras = f" +{self.retrieval.k} retrieved demos"
         text = " ".join(text.split())
         limit = width - len(extras)
         return (text if len(text) <= limit else text[: limit - 1] + "…") + extras
+
+
+def _retrieval(data: Optional[dict]) -> Optional[Retrieval]:
+    if not data:
+        return None
+    pool = tuple(Demo(dict(d["inputs"]), str(d["output"])) for d in data["pool"])
+    return Retrieval(pool, int(data["k"]))

@@ -18,6 +18,7 @@ from .lm.client import LM
 from .metrics import Metric, get_metric
 from .search import STRATEGIES, Context
 from .search.loop import Observer, optimize
+from .search.racing import make_scorer
 from .search.space import SearchSpace
 from .store import Store
 from .templates import check_template
@@ -121,8 +122,9 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
         observer.on_phase("proposing")
         strategy.setup()
         observer.on_phase("searching")
-        stopped = optimize(strategy, evaluator, prepared.dataset.dev, meter, store, run_id,
-                           observer)
+        score_dev = make_scorer(config.search.racing, evaluator, prepared.dataset.dev,
+                                context.pool, meter)
+        stopped = optimize(strategy, score_dev, meter, store, run_id, observer)
     except KeyboardInterrupt:
         stopped = "interrupted"
     finally:
@@ -138,7 +140,7 @@ def _meter(config, previous_run: Optional[dict]) -> BudgetMeter:
                         tokens=budget.tokens)
     if previous_run:  # resuming: what the earlier session spent still counts
         spent = previous_run.get("spent") or {}
-        for name in ("lm_calls", "tokens", "trials"):
+        for name in ("lm_calls", "tokens", "trials", "racing_saved"):
             setattr(meter.spent, name, int(spent.get(name, 0)))
         # Strategy set-up is deterministic and replays its proposer calls from the cache, taking
         # them from the budget again: so they are not carried over here.

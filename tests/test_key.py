@@ -77,3 +77,19 @@ def test_unknown_template_field_is_named():
     with pytest.raises(InputError, match="unknown field"):
         check_template("Review: {{ review }}", ("input",), "task.yaml", "prompt.format")
     check_template("Review: {{ input }}", ("input",), "task.yaml", "prompt.format")
+
+
+def test_retrieved_demos_are_the_nearest_inputs_and_survive_the_lock_round_trip():
+    from promptsearch.retrieval import Retrieval
+
+    pool = tuple(Demo({"input": word}, word.upper()) for word in
+                 ["apple", "apples", "banana", "cherry", "grape", "applesauce"])
+    key = PromptKey("Shout.", retrieval=Retrieval(pool, 2))
+    chosen = key.demos_for({"input": "apple pie"})
+    assert {demo.inputs["input"] for demo in chosen} <= {"apple", "apples", "applesauce"}
+    assert len(chosen) == 2
+    rendered = key.render(input="apple pie")
+    assert "banana" not in rendered and "Output: APPLE" in rendered
+    again = PromptKey.from_dict(key.to_dict())
+    assert again.id == key.id and again.render(input="apple pie") == rendered
+    assert "retrieval" not in PromptKey("Shout.").to_dict()  # plain keys keep their ids

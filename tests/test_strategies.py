@@ -58,3 +58,25 @@ def test_auto_pulls_several_arms(upper_task, fake_model, tmp_path):
     store, result = _run(upper_task, tmp_path, "auto", budget=300)
     origins = {c["origin"].split(":")[0] for c in store.list_candidates(result.run_id)}
     assert len(origins & {"ape", "opro", "protegi", "evolution", "bank", "paraphrase"}) >= 3
+
+
+def test_racing_stops_clearly_worse_candidates_and_reports_saved_calls(
+        upper_task, fake_model, tmp_path):
+    text = upper_task.read_text().replace("dev_size: 10", "dev_size: 30")
+    upper_task.write_text(text.replace("  seed: 3", "  seed: 3\n  racing: true"))
+    store, result = _run(upper_task, tmp_path, "random", budget=400)
+    candidates = store.list_candidates(result.run_id)
+    pruned = [c for c in candidates if c["status"] == "pruned"]
+    assert pruned and all(c["examples"] < 30 for c in pruned)
+    assert result.lock["spent"]["racing_saved"] == sum(30 - c["examples"] for c in pruned)
+    assert result.lock["scores"]["test"] == 1.0
+    assert all(row["key_id"] not in {c["key_id"] for c in pruned} or row["baseline"]
+               for row in result.finalists)
+
+
+def test_sign_test():
+    from promptsearch.search.racing import sign_test_p
+
+    assert sign_test_p([0] * 8, [1] * 8) == 1 / 256
+    assert sign_test_p([1] * 8, [0] * 8) == 1.0
+    assert sign_test_p([1, 0], [1, 0]) == 1.0

@@ -21,7 +21,8 @@ class Candidate:
 
 def rankable(result) -> bool:
     """A result that may be ranked: scored on the whole dev set, with at least one answer."""
-    return result is not None and result.complete and result.score is not None
+    return (result is not None and result.complete and result.score is not None
+            and not result.pruned)
 
 
 @dataclass

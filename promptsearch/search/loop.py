@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..budget import BudgetMeter
-from ..evaluate import Evaluator, KeyScore
+from ..evaluate import KeyScore
 from .base import Candidate, Strategy, rankable
 
 MAX_REPEATS = 50  # consecutive already-scored keys before a strategy is deemed converged
@@ -29,9 +29,10 @@ class Observer:
         """A candidate was scored on dev."""
 
 
-def optimize(strategy: Strategy, evaluator: Evaluator, dev, meter: BudgetMeter, store,
-             run_id: str, observer: Observer) -> str:
-    """Ask, score on dev, tell, until the budget or the strategy is done. Returns why it stopped."""
+def optimize(strategy: Strategy, score_dev, meter: BudgetMeter, store, run_id: str,
+             observer: Observer) -> str:
+    """Ask, score on dev (`score_dev(key)`: plain or racing), tell, until the budget or the
+    strategy is done. Returns why it stopped."""
     best: Optional[float] = None
     repeats = 0
     while meter.can_start_trial():
@@ -40,7 +41,7 @@ def optimize(strategy: Strategy, evaluator: Evaluator, dev, meter: BudgetMeter, 
             return "strategy finished"
         store.put_key(candidate.key.id, candidate.key.to_dict())
         try:
-            result = evaluator.score(candidate.key, dev, "dev", meter)
+            result = score_dev(candidate.key)
         except KeyboardInterrupt:
             strategy.tell(candidate, None)
             raise
@@ -62,7 +63,8 @@ def optimize(strategy: Strategy, evaluator: Evaluator, dev, meter: BudgetMeter, 
 
 def _record(store, run_id: str, candidate: Candidate, result: KeyScore) -> None:
     # A key whose every call failed is "failed": it has no score, so it is never ranked.
-    status = "complete" if rankable(result) else ("failed" if result.complete else "partial")
+    status = ("pruned" if result.pruned else "complete" if rankable(result)
+              else "failed" if result.complete else "partial")
     store.add_candidate(
         run_id=run_id, trial=candidate.trial, key_id=candidate.key.id, origin=candidate.origin,
         status=status, dev_score=result.score,

@@ -72,7 +72,8 @@ class ProposingStrategy(Strategy):
             return best.candidate.point
         return self.default_carrier()
 
-    def with_instruction(self, text: Optional[str], base: Optional[Point] = None) -> Optional[Point]:
+    def with_instruction(self, text: Optional[str],
+                         base: Optional[Point] = None) -> Optional[Point]:
         if not text:
             return None
         space = self.context.space

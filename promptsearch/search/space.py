@@ -8,8 +8,10 @@ from typing import Optional
 
 from ..data import Dataset, Example
 from ..key import Demo, OutputSpec, PromptKey
+from ..retrieval import Retrieval
 
 DEMO_COUNTS = (0, 1, 2, 4, 8)
+RETRIEVAL_POOL = 200
 DEMO_SETS = 4  # distinct random draws per (count, selection): lets a strategy revisit a good draw
 GENERIC_INSTRUCTIONS = (
     "",
@@ -56,7 +58,8 @@ class SearchSpace:
         self.formats += [Choice(text, "bank") for text in format_bank(fields, target)
                          if text != user_format]
         self.verbalizers = verbalizer_bank(dataset.labels)
-        self.selections = ("random", "balanced") if dataset.labels else ("random",)
+        self.selections = (("random", "balanced", "retrieved") if dataset.labels
+                           else ("random", "retrieved"))
         self.n_seeds = len(seeds)
 
     def add_instruction(self, text: str, origin: str) -> Optional[int]:
@@ -81,13 +84,25 @@ class SearchSpace:
 
     def key(self, point: Point) -> PromptKey:
         labels = self.dataset.labels
+        retrieval = self.retrieval(point.n_demos) if point.selection == "retrieved" else None
         return PromptKey(
             instruction=self.instructions[point.instruction].value,
-            demos=tuple(Demo(ex.inputs, ex.target) for ex in self.demos(point)),
+            demos=() if retrieval else tuple(Demo(e.inputs, e.target) for e in self.demos(point)),
+            retrieval=retrieval,
             format=self.formats[point.format].value,
             output=OutputSpec(labels, self.verbalizers[point.verbalizer] if labels else None),
             style=self.style,
         )
+
+    def retrieval(self, k: int) -> Optional[Retrieval]:
+        """Retrieve k demos per input from a fixed sample of the pool (kept small: it is stored
+        inline in the key and lock file)."""
+        if k == 0:
+            return None
+        pool = list(self.dataset.pool)
+        rng = random.Random(f"retrieval:{self.seed}")
+        sample = rng.sample(pool, min(RETRIEVAL_POOL, len(pool)))
+        return Retrieval(tuple(Demo(ex.inputs, ex.target) for ex in sample), k)
 
     def demos(self, point: Point) -> list[Example]:
         """Demos drawn from the pool only; the draw derives from (task seed, count, set)."""

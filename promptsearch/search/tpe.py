@@ -59,5 +59,7 @@ class TPEStrategy(Strategy):
     def tell(self, candidate: Candidate, result) -> None:
         if rankable(result):
             self.study.tell(candidate.handle, result.score)
+        elif result is not None and result.pruned:
+            self.study.tell(candidate.handle, state=TrialState.PRUNED)
         else:
             self.study.tell(candidate.handle, state=TrialState.FAIL)
