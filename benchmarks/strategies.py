@@ -1,0 +1,107 @@
+"""Every strategy on bundled tasks at one LM-call budget, on the embedded model.
+
+    python -m benchmarks.strategies [--tasks ...] [--strategies ...] [--budget 300] [--racing]
+
+Writes results/strategies.csv (one row per task x strategy x seed x racing, appended as each run
+finishes; rows already there are skipped) and results/strategies.md (per-strategy means).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from promptsearch import run
+from promptsearch.api import open_store
+from promptsearch.config import load_task
+
+from .harness import append_row, done_keys, markdown_table, read_rows
+
+TASKS = Path(__file__).parent / "tasks"
+DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translation_en-fr",
+                 "antonyms"]
+DEFAULT_STRATEGIES = ["random", "tpe", "ape", "opro", "protegi", "evolution", "auto"]
+COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev", "test", "test_lo", "test_hi",
+           "seed_test", "lm_calls", "proposer_calls", "racing_saved", "model_calls",
+           "test_calls", "seconds", "winner_origin", "winner_key"]
+KEY = ("task", "strategy", "seed", "racing", "budget")
+
+
+def configured(name: str, strategy: str, budget: int, seed: int, racing: bool):
+    task = load_task(TASKS / f"{name}.yaml")
+    config = task.config
+    search = config.search.model_copy(update={
+        "strategy": strategy, "seed": seed, "racing": racing,
+        "budget": config.search.budget.model_copy(update={"lm_calls": budget, "minutes": 30})})
+    return task.model_copy(update={"config": config.model_copy(update={"search": search})})
+
+
+def row(task, strategy, seed, racing, budget, result, seconds) -> dict:
+    winner = next(r for r in result.finalists if r["winner"])
+    baseline = next((r for r in result.finalists if r["baseline"]), None)
+    spent = result.lock["spent"]
+    return {"task": task, "strategy": strategy, "seed": seed, "racing": racing, "budget": budget,
+            "dev": winner["dev"], "test": winner["test"], "test_lo": winner["test_lo"],
+            "test_hi": winner["test_hi"], "seed_test": baseline["test"] if baseline else None,
+            "lm_calls": spent["lm_calls"], "proposer_calls": spent["proposer_calls"],
+            "racing_saved": spent.get("racing_saved", 0), "model_calls": spent["model_calls"],
+            "test_calls": spent["test_calls"], "seconds": round(seconds, 1),
+            "winner_origin": winner["origin"], "winner_key": winner["key_id"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="*", default=DEFAULT_TASKS)
+    parser.add_argument("--strategies", nargs="*", default=DEFAULT_STRATEGIES)
+    parser.add_argument("--budget", type=int, default=300)
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--racing", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    args = parser.parse_args()
+    csv_path = args.out / "strategies.csv"
+    done = done_keys(csv_path, KEY)
+    store = open_store(args.out / "bench")
+    for seed in args.seeds:
+        for name in args.tasks:
+            for strategy in args.strategies:
+                key = (name, strategy, str(seed), str(args.racing), str(args.budget))
+                if key in done:
+                    continue
+                task = configured(name, strategy, args.budget, seed, args.racing)
+                started = time.monotonic()
+                result = run(task, store=store, results_dir=args.out / "bench")
+                elapsed = time.monotonic() - started
+                append_row(csv_path, row(name, strategy, seed, args.racing, args.budget, result,
+                                         elapsed), COLUMNS)
+                print(f"{name} {strategy} racing={args.racing}: test "
+                      f"{result.lock['scores']['test']:.2f} in {elapsed:.0f} s", flush=True)
+    write_summary(csv_path, args.out / "strategies.md")
+
+
+def write_summary(csv_path: Path, md_path: Path) -> None:
+    rows = read_rows(csv_path)
+    tasks = sorted({r["task"] for r in rows})
+    names = sorted({(r["strategy"], r["racing"]) for r in rows})
+    table = []
+    for strategy, racing in names:
+        mine = {r["task"]: r for r in rows if (r["strategy"], r["racing"]) == (strategy, racing)}
+        entry = {"strategy": strategy + (" +racing" if racing == "True" else "")}
+        for task in tasks:
+            entry[task] = (f"{float(mine[task]['test']):.2f}" if task in mine else "–")
+        scores = [float(r["test"]) for r in mine.values()]
+        entry["mean"] = f"{statistics.mean(scores):.3f}" if scores else "–"
+        entry["calls (proposer)"] = " ".join(
+            f"{r['lm_calls']}({r['proposer_calls']})" for r in mine.values())
+        entry["seconds"] = f"{sum(float(r['seconds']) for r in mine.values()):.0f}"
+        table.append(entry)
+    columns = ["strategy", *tasks, "mean", "calls (proposer)", "seconds"]
+    header = ("# Strategies at an equal LM-call budget (gemma-3-270m, test score of the winner)\n\n"
+              "`python -m benchmarks.strategies` · per-row details (CIs, dev, saved calls, "
+              "winner origin) in strategies.csv\n\n")
+    md_path.write_text(header + markdown_table(table, columns), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
