@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import InputError
+from .assemble import qwen_path
 
 PROVIDER = "local"
 DEFAULT_THREADS = 2
@@ -40,6 +41,10 @@ EMBEDDED: dict[str, Embedded] = {
     "gemma-3-270m": Embedded(_gemma_path,
                              "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
                              "completion"),
+    # Optional (`promptsearch[qwen]`): slower, but writes instructions and follows dspy's format.
+    "qwen2.5-coder-1.5b": Embedded(qwen_path,
+                                   "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                                   "chat"),
 }
 
 
