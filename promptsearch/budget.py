@@ -14,6 +14,7 @@ from .errors import BudgetExhausted
 class Spent:
     lm_calls: int = 0        # logical search-time calls (dev scoring + proposer), cached or not
     proposer_calls: int = 0
+    framework_calls: int = 0  # calls made inside another framework's optimizer (DSPy), any model
     test_calls: int = 0      # scoring finalists on test: outside the budget
     model_calls: int = 0     # calls that really reached a model (cache misses)
     tokens: int = 0
@@ -55,13 +56,14 @@ class BudgetMeter:
         return self.exhausted_by() is None and (self.trials is None or
                                                 self.spent.trials < self.trials)
 
-    def take(self, proposer: bool = False) -> None:
+    def take(self, proposer: bool = False, framework: bool = False) -> None:
         with self._lock:
             limit = self.exhausted_by()
             if limit:
                 raise BudgetExhausted(limit)
             self.spent.lm_calls += 1
             self.spent.proposer_calls += proposer
+            self.spent.framework_calls += framework
 
     def snapshot(self) -> dict:
         self.spent.seconds = self.elapsed()

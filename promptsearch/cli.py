@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                         handlers=[RichHandler(console=console, show_time=False, show_path=False)])
     from . import commands  # imported late: argument errors and --help stay instant
 
-    logging.getLogger("optuna").setLevel(logging.WARNING)  # its per-study INFO lines are noise here
+    for noisy in ("optuna", "dspy", "LiteLLM"):  # their INFO lines would break the progress view
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     try:
         return getattr(commands, f"cmd_{args.command}")(args, Console())

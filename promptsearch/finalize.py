@@ -29,7 +29,8 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
                                       ranked[:FINALISTS] else [])
     tested = {row["key_id"]: _test(store, evaluator, prepared, row["key_id"]) for row in finalists}
     meter.spent.test_calls += sum(score.lm_calls for score in tested.values())
-    meter.spent.model_calls = _model_calls(prepared)
+    # DSPy calls bypass promptsearch's cache (DSPy's own cache is off): each reached the model.
+    meter.spent.model_calls = _model_calls(prepared) + meter.spent.framework_calls
     rows = [_row(row, tested, baseline, row is ranked[0]) for row in finalists]
     lock = _lock(prepared, store, run_id, ranked[0], baseline, tested, meter)
     path = lock_path(results_dir, prepared.task.name)
@@ -95,8 +96,8 @@ def _lock(prepared, store, run_id, winner, baseline, tested, meter) -> dict:
                    "test_examples": test.examples},
         "baseline": None,
         "spent": {name: meter.spent.as_dict()[name] for name in
-                  ("lm_calls", "proposer_calls", "model_calls", "test_calls", "tokens",
-                   "racing_saved", "seconds")},
+                  ("lm_calls", "proposer_calls", "framework_calls", "model_calls", "test_calls",
+                   "tokens", "racing_saved", "seconds")},
         "strategy": config.search.strategy,
         "seed": config.search.seed,
         "dataset_hash": prepared.dataset.hash,

@@ -115,7 +115,8 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
                           concurrency=concurrency or config.lm.concurrency
                           or prepared.lm.default_concurrency)
     context = Context(prepared.space, config.search.seed, prepared.proposer, meter,
-                      store.url, run_id, dev=prepared.dataset.dev)
+                      store.url, run_id, dev=prepared.dataset.dev, task_model=prepared.lm,
+                      metric=prepared.metric)
     strategy = STRATEGIES[config.search.strategy](context)
     stopped = "interrupted"
     try:
@@ -142,8 +143,9 @@ def _meter(config, previous_run: Optional[dict]) -> BudgetMeter:
         spent = previous_run.get("spent") or {}
         for name in ("lm_calls", "tokens", "trials", "racing_saved"):
             setattr(meter.spent, name, int(spent.get(name, 0)))
-        # Strategy set-up is deterministic and replays its proposer calls from the cache, taking
-        # them from the budget again: so they are not carried over here.
+        # Strategy set-up is deterministic and replays its proposer (and DSPy) calls, taking them
+        # from the budget again: so they are not carried over here.
         meter.spent.lm_calls -= int(spent.get("proposer_calls", 0))
+        meter.spent.lm_calls -= int(spent.get("framework_calls", 0))
         meter.elapsed_before = float(spent.get("seconds", 0.0))
     return meter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class ScriptedModel:
             self.calls += 1
         if self.fail_on and self.fail_on in prompt:
             raise ConnectionError("scripted outage")
+        if "[[ ## completed ## ]]" in prompt:
+            return self.dspy_reply(prompt)
         if any(marker in prompt for marker in PROPOSER_MARKERS):
             return self.propose(prompt)
         blocks = [block for block in prompt.split("\n\n") if block.strip()]
@@ -37,6 +40,23 @@ class ScriptedModel:
         has_demo = sum(1 for block in blocks[:-1] if "\n" in block or "->" in block) > 0
         return " " + self.rule(query) if has_demo else " I think that the answer is unclear"
 
+
+    def dspy_reply(self, prompt: str) -> str:
+        """Answer in DSPy's chat-adapter format: each requested output field in its marker; the
+        task's `output` field follows `rule`, any other field gets an instruction-like text."""
+        request = prompt[prompt.rfind("Respond with"):]
+        fields = [f for f in re.findall(r"\[\[ ## (\w+) ## \]\]", request) if f != "completed"]
+        before = prompt[:prompt.rfind("Respond with")]
+        value = re.findall(r"\[\[ ## input ## \]\]\n(.*?)\n", before)
+        parts = []
+        for name in dict.fromkeys(fields):
+            shown_demo = before.count("[[ ## output ## ]]") > 1  # one is the format description
+            if name == "output":
+                text = self.rule(value[-1].strip()) if value and shown_demo else "unclear"
+            else:
+                text = self.propose(prompt).strip()
+            parts.append(f"[[ ## {name} ## ]]\n{text}")
+        return "\n\n".join(parts + ["[[ ## completed ## ]]"])
 
     def propose(self, prompt: str) -> str:
         """A proposer's reply: a reason for critiques, else an instruction that depends on the

@@ -72,6 +72,8 @@ class Context:
     dev: tuple = ()
     pool: Pool = field(default_factory=Pool)
     paraphrased: bool = False
+    task_model: Any = None     # the task's LM (strategies that run another framework need it)
+    metric: Any = None         # promptsearch.metrics.Metric
 
 
 class Strategy(ABC):

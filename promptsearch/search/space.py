@@ -51,6 +51,7 @@ class SearchSpace:
     def __init__(self, dataset: Dataset, fields: tuple[str, ...], target: str,
                  seeds: list[str], user_format: Optional[str], style: str, seed: int):
         self.dataset, self.fields, self.style, self.seed = dataset, fields, style, seed
+        self.target = target
         self.instructions = [Choice(s, "seed") for s in seeds]
         self.instructions += [Choice(text, "bank") for text in _instruction_bank(dataset.labels)
                               if text not in seeds]

@@ -1,0 +1,168 @@
+"""DSPy's own optimizers (MIPROv2, COPRO, BootstrapFewShotWithRandomSearch, GEPA) on the same
+task, model, train/dev split, metric and budget; their result (instruction + demos) becomes a
+PromptKey that is scored, stored and exported like any other.
+
+DSPy talks to the model through litellm (local models through promptsearch's `local` provider)
+in its own structured format; every call it makes is taken from the run's budget by a callback.
+Small base models often cannot follow that format: DSPy then keeps the program it started from.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from ..errors import BudgetExhausted
+from ..key import Demo, PromptKey
+from .base import Candidate, Strategy
+
+log = logging.getLogger("promptsearch")
+OPTIMIZERS = ("mipro", "copro", "bootstrap", "gepa")
+TRAIN_EXAMPLES = 50
+
+
+class DSPyStrategy(Strategy):
+    optimizer = "mipro"
+    name = "dspy-mipro"
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.queue: list[Candidate] = []
+        self.trial = 0
+        self.failure: Optional[str] = None
+
+    def setup(self) -> None:
+        space = self.context.space
+        points = space.baselines()
+        reserve = (len(points) + 1) * len(self.context.dev)  # baselines and the result, on dev
+        program = self._optimize(reserve)
+        self.queue = [self._candidate(space.key(p), space.origin(p), p) for p in points]
+        if program is not None:
+            self.queue.append(self._candidate(self._to_key(program), self.name, None))
+
+    def ask(self) -> Optional[Candidate]:
+        return self.queue.pop(0) if self.queue else None
+
+    def tell(self, candidate, result) -> None:
+        """DSPy ran to completion in setup; nothing to learn from the scores here."""
+
+    def _candidate(self, key: PromptKey, origin: str, point) -> Candidate:
+        candidate = Candidate(self.trial, key, origin, point)
+        self.trial += 1
+        return candidate
+
+    # running DSPy ---------------------------------------------------------------------------
+    def _optimize(self, reserve: int):
+        import dspy
+
+        from ..lm import enable_local_models
+
+        enable_local_models()
+        meter = self.context.meter
+        limit = None if meter is None or meter.lm_calls is None else meter.lm_calls - reserve
+        task_lm = _budgeted_lm(dspy, self.context.task_model, meter, limit, proposer=False)
+        prompt_lm = _budgeted_lm(dspy, self.context.proposer, meter, limit, proposer=True)
+        program = dspy.Predict(self._signature(dspy))
+        try:
+            with dspy.context(lm=task_lm):
+                return self._compile(dspy, program, prompt_lm)
+        except BudgetExhausted:
+            self.failure = "budget spent before DSPy finished"
+        except Exception as exc:  # DSPy's own failures (e.g. unparseable replies) end the arm
+            self.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        log.warning("%s: %s; its starting program is scored instead", self.name, self.failure)
+        return program
+
+    def _compile(self, dspy, program, prompt_lm):
+        train, dev, metric = self._examples(dspy), self._dev(dspy), self._metric()
+        seed = self.context.seed
+        if self.optimizer == "mipro":
+            optimizer = dspy.MIPROv2(metric=metric, prompt_model=prompt_lm, auto="light",
+                                     num_threads=1, seed=seed, verbose=False)
+            return optimizer.compile(program, trainset=train, valset=dev)
+        if self.optimizer == "copro":
+            optimizer = dspy.COPRO(prompt_model=prompt_lm, metric=metric, breadth=4, depth=2)
+            return optimizer.compile(program, trainset=dev,
+                                     eval_kwargs={"num_threads": 1, "display_progress": False})
+        if self.optimizer == "bootstrap":
+            optimizer = dspy.BootstrapFewShotWithRandomSearch(
+                metric=metric, max_bootstrapped_demos=4, max_labeled_demos=4,
+                num_candidate_programs=4, num_threads=1)
+            return optimizer.compile(program, trainset=train, valset=dev)
+        optimizer = dspy.GEPA(metric=_feedback(metric), reflection_lm=prompt_lm, auto="light",
+                              num_threads=1, seed=seed)
+        return optimizer.compile(program, trainset=train, valset=dev)
+
+    def _signature(self, dspy):
+        space = self.context.space
+        fields = {name: dspy.InputField() for name in space.fields}
+        fields[space.target] = dspy.OutputField()
+        return dspy.Signature(fields, space.instructions[0].value or "Give the output.")
+
+    def _examples(self, dspy):
+        pool = self.context.space.dataset.pool[:TRAIN_EXAMPLES]
+        return [self._example(dspy, example) for example in pool]
+
+    def _dev(self, dspy):
+        return [self._example(dspy, example) for example in self.context.dev]
+
+    def _example(self, dspy, example):
+        space = self.context.space
+        values = {**example.inputs, space.target: example.target}
+        return dspy.Example(**values).with_inputs(*space.fields)
+
+    def _metric(self):
+        score, target = self.context.metric, self.context.space.target
+
+        def metric(example, prediction, trace=None, *args) -> float:
+            answer = getattr(prediction, target, None)
+            return score.score(None if answer is None else str(answer), example[target])
+
+        return metric
+
+    def _to_key(self, program) -> PromptKey:
+        """DSPy's instruction and demos, laid out in the task's default completion format."""
+        space = self.context.space
+        predictor = program.predictors()[0]
+        demos = tuple(Demo({f: str(d[f]) for f in space.fields}, str(d[space.target]))
+                      for d in predictor.demos
+                      if all(f in d for f in space.fields) and space.target in d)
+        base = space.key(space.baselines()[0])
+        return base.with_(instruction=predictor.signature.instructions, demos=demos)
+
+
+def _feedback(metric):
+    def with_feedback(gold, prediction, trace=None, pred_name=None, pred_trace=None):
+        return metric(gold, prediction)
+
+    return with_feedback
+
+
+def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
+    """A dspy.LM whose every call is taken from the run's budget first; past `limit` it raises
+    BudgetExhausted before reaching the model. (Not a DSPy callback: DSPy swallows callback
+    errors, so a callback could count calls but not stop them.)"""
+
+    class BudgetedLM(dspy.LM):
+        def _take(self) -> None:
+            if meter is None:
+                return
+            if limit is not None and meter.spent.lm_calls >= limit:
+                raise BudgetExhausted("lm_calls")
+            meter.take(proposer=proposer, framework=True)
+
+        def __call__(self, *args, **kwargs):
+            self._take()
+            return super().__call__(*args, **kwargs)
+
+        async def acall(self, *args, **kwargs):
+            self._take()
+            return await super().acall(*args, **kwargs)
+
+    return BudgetedLM(lm.model, model_type="chat", temperature=0.0, max_tokens=256, cache=False,
+                      num_retries=lm.retries, **({"api_base": lm.api_base} if lm.api_base else {}))
+
+
+def dspy_strategy(optimizer: str) -> type[DSPyStrategy]:
+    return type(f"DSPy{optimizer.capitalize()}Strategy", (DSPyStrategy,),
+                {"optimizer": optimizer, "name": f"dspy-{optimizer}"})
