@@ -25,7 +25,7 @@ DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translatio
 DEFAULT_STRATEGIES = ["random", "tpe", "ape", "opro", "protegi", "evolution", "auto"]
 COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev", "test", "test_lo", "test_hi",
            "seed_test", "lm_calls", "proposer_calls", "racing_saved", "model_calls",
-           "test_calls", "seconds", "winner_origin", "winner_key"]
+           "test_calls", "dev_calls_to_winner", "seconds", "winner_origin", "winner_key"]
 KEY = ("task", "strategy", "seed", "racing", "budget")
 
 
@@ -38,7 +38,17 @@ def configured(name: str, strategy: str, budget: int, seed: int, racing: bool):
     return task.model_copy(update={"config": config.model_copy(update={"search": search})})
 
 
-def row(task, strategy, seed, racing, budget, result, seconds) -> dict:
+def calls_to_winner(store, result) -> int:
+    """Dev-scoring calls made up to and including the trial that first scored the winner."""
+    total = 0
+    for candidate in store.list_candidates(result.run_id):
+        total += candidate["lm_calls"]
+        if candidate["key_id"] == result.lock["key_id"]:
+            break
+    return total
+
+
+def row(task, strategy, seed, racing, budget, result, seconds, store) -> dict:
     winner = next(r for r in result.finalists if r["winner"])
     baseline = next((r for r in result.finalists if r["baseline"]), None)
     spent = result.lock["spent"]
@@ -48,6 +58,7 @@ def row(task, strategy, seed, racing, budget, result, seconds) -> dict:
             "lm_calls": spent["lm_calls"], "proposer_calls": spent["proposer_calls"],
             "racing_saved": spent.get("racing_saved", 0), "model_calls": spent["model_calls"],
             "test_calls": spent["test_calls"], "seconds": round(seconds, 1),
+            "dev_calls_to_winner": calls_to_winner(store, result),
             "winner_origin": winner["origin"], "winner_key": winner["key_id"]}
 
 
@@ -74,7 +85,7 @@ def main() -> None:
                 result = run(task, store=store, results_dir=args.out / "bench")
                 elapsed = time.monotonic() - started
                 append_row(csv_path, row(name, strategy, seed, args.racing, args.budget, result,
-                                         elapsed), COLUMNS)
+                                         elapsed, store), COLUMNS)
                 print(f"{name} {strategy} racing={args.racing}: test "
                       f"{result.lock['scores']['test']:.2f} in {elapsed:.0f} s", flush=True)
     write_summary(csv_path, args.out / "strategies.md")
