@@ -16,7 +16,8 @@ from .evaluate import Evaluator
 from .finalize import finalize
 from .lm.client import LM
 from .metrics import Metric, get_metric
-from .search import STRATEGIES, Context
+from .key import PromptKey
+from .search import STRATEGIES, Candidate, Context
 from .search.loop import Observer, optimize
 from .search.racing import make_scorer
 from .search.space import SearchSpace
@@ -117,6 +118,7 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
     context = Context(prepared.space, config.search.seed, prepared.proposer, meter,
                       store.url, run_id, dev=prepared.dataset.dev, task_model=prepared.lm,
                       metric=prepared.metric)
+    _restore(context, store, run_id, evaluator)
     strategy = STRATEGIES[config.search.strategy](context)
     stopped = "interrupted"
     try:
@@ -133,6 +135,17 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
         store.update_run(run_id, spent=meter.snapshot())
     observer.on_phase("testing")
     return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped)
+
+
+def _restore(context: Context, store: Store, run_id: str, evaluator: Evaluator) -> None:
+    """On resume: number new trials after the recorded ones and refill the shared pool from the
+    recorded evaluations (no model call: every example is in the store)."""
+    recorded = store.list_candidates(run_id)
+    context.first_trial = max((c["trial"] for c in recorded), default=-1) + 1
+    for row in store.ranked_candidates(run_id):
+        key = PromptKey.from_dict(store.get_key(row["key_id"]))
+        context.pool.add(Candidate(row["trial"], key, row["origin"]),
+                         evaluator.score(key, context.dev, "dev", meter=None))
 
 
 def _meter(config, previous_run: Optional[dict]) -> BudgetMeter:

@@ -150,3 +150,31 @@ def test_bad_input_exits_2_with_one_line_and_no_store(upper_task, tmp_path, caps
 def test_validate_checks_without_calling_a_model(upper_task, fake_model, capsys):
     assert main(["validate", str(upper_task)]) == 0
     assert "ok" in capsys.readouterr().out and fake_model.calls == 0
+
+
+@pytest.mark.parametrize("strategy", ["random", "opro", "tpe"])
+def test_an_interrupted_run_resumes_after_its_recorded_trials(upper_task, fake_model, tmp_path,
+                                                              strategy):
+    results = tmp_path / "results"
+    store = open_store(results)
+    upper_task.write_text(upper_task.read_text().replace("strategy: tpe", f"strategy: {strategy}"))
+
+    def interrupt_after_40_calls(text):
+        if fake_model.calls > 40:
+            raise KeyboardInterrupt
+        return text.upper()
+
+    fake_model.rule = interrupt_after_40_calls
+    try:
+        first = run(upper_task, store=store, results_dir=results)
+    except KeyboardInterrupt:  # the Ctrl-C may also land in the final test scoring
+        first = None
+    run_id = store.list_runs()[0]["id"]
+    before = store.list_candidates(run_id)
+    assert first is None or first.stopped == "interrupted"
+    fake_model.rule = lambda text: text.upper()
+    resumed = run(upper_task, store=store, results_dir=results, resume=True)
+    after = store.list_candidates(run_id)
+    assert resumed.run_id == run_id and len(after) > len(before)
+    assert after[: len(before)] == before  # nothing recorded is lost or overwritten
+    assert resumed.lock["spent"]["lm_calls"] <= 120

@@ -30,7 +30,7 @@ class AutoStrategy(Strategy):
         self.queue: list[Point] = []
         self.pulls: dict[str, int] = {}
         self.rewards: dict[str, float] = {}
-        self.trial = 0
+        self.trial = context.first_trial
         self._pending: dict[int, tuple[Strategy, Optional[float], int]] = {}
 
     def setup(self) -> None:

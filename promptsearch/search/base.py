@@ -73,6 +73,7 @@ class Context:
     pool: Pool = field(default_factory=Pool)
     paraphrased: bool = False
     task_model: Any = None     # the task's LM (strategies that run another framework need it)
+    first_trial: int = 0       # a resumed run numbers its new trials after the recorded ones
     metric: Any = None         # promptsearch.metrics.Metric
 
 

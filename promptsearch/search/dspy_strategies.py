@@ -28,7 +28,7 @@ class DSPyStrategy(Strategy):
     def __init__(self, context):
         super().__init__(context)
         self.queue: list[Candidate] = []
-        self.trial = 0
+        self.trial = context.first_trial
         self.failure: Optional[str] = None
 
     def setup(self) -> None:

@@ -24,7 +24,7 @@ class ProposingStrategy(Strategy):
     def __init__(self, context):
         super().__init__(context)
         self.queue: list[Point] = []
-        self.trial = 0
+        self.trial = context.first_trial
         self.proposals = 0
 
     def setup(self) -> None:

@@ -15,7 +15,7 @@ class RandomStrategy(Strategy):
 
     def __init__(self, context):
         super().__init__(context)
-        self._trial = 0
+        self._trial = context.first_trial
         self._queue: list[Point] = []
 
     def setup(self) -> None:
