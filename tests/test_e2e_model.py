@@ -139,7 +139,6 @@ def test_dspy_reaches_the_embedded_model_through_litellm():
     from promptsearch.lm import enable_local_models
 
     enable_local_models()
-    lm = dspy.LM("local/gemma-3-270m", model_type="text", max_tokens=4, temperature=0.0,
-                 cache=False, stop=["\n"])
+    lm = dspy.LM("local/gemma-3-270m", max_tokens=4, temperature=0.0, cache=False)
     outputs = lm("Input: cat\nOutput: c\n\nInput: dog\nOutput:")
     assert isinstance(outputs, list) and len(outputs) == 1 and isinstance(outputs[0], str)
