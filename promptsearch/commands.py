@@ -46,7 +46,7 @@ def _with_overrides(task, args):
 
 def cmd_run(args, console: Console) -> int:
     task = _with_overrides(load_task(args.task), args)
-    columns = [TextColumn("[bold]{task.description:<10}"), BarColumn(),
+    columns = [TextColumn("[bold]{task.description:<12}"), BarColumn(),
                MofNCompleteColumn(), TextColumn("LM calls · {task.fields[trials]} candidates · "
                                                 "best dev {task.fields[best]}"),
                TimeElapsedColumn()]

@@ -16,7 +16,8 @@ from .stats import bootstrap_ci, paired_permutation_p
 FINALISTS = 3
 
 
-def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, stopped: str):
+def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, stopped: str,
+             observer=None):
     from .runner import RunResult
 
     ranked = store.ranked_candidates(run_id)
@@ -27,7 +28,11 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
     baseline = _baseline(prepared, ranked)
     finalists = ranked[:FINALISTS] + ([baseline] if baseline and baseline not in
                                       ranked[:FINALISTS] else [])
-    tested = {row["key_id"]: _test(store, evaluator, prepared, row["key_id"]) for row in finalists}
+    tested = {}
+    for number, row in enumerate(finalists, 1):
+        if observer is not None:
+            observer.on_phase(f"testing {number}/{len(finalists)}")
+        tested[row["key_id"]] = _test(store, evaluator, prepared, row["key_id"])
     meter.spent.test_calls += sum(score.lm_calls for score in tested.values())
     # DSPy calls bypass promptsearch's cache (DSPy's own cache is off): each reached the model.
     meter.spent.model_calls = _model_calls(prepared) + meter.spent.framework_calls

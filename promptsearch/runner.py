@@ -134,7 +134,7 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
         strategy.close()
         store.update_run(run_id, spent=meter.snapshot())
     observer.on_phase("testing")
-    return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped)
+    return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer)
 
 
 def _restore(context: Context, store: Store, run_id: str, evaluator: Evaluator) -> None:

@@ -98,8 +98,7 @@ class LocalModels:
             if slot not in self._loaded:
                 from llama_cpp import Llama
 
-                # llama.cpp's info/warning lines (cache layout etc.) would break the progress view
-                logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+                _route_llama_logs()
                 model = Llama(model_path=path, n_threads=threads, n_threads_batch=threads,
                               n_ctx=context, verbose=False, seed=0)
                 self._loaded[slot] = (model, threading.Lock())
@@ -120,6 +119,33 @@ class LocalModels:
                 text = out["choices"][0]["message"]["content"] or ""
         usage = out.get("usage") or {}
         return text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
+
+
+_LOG = logging.getLogger("promptsearch.llama")
+_GGML_ERROR = 3
+_log_callback = None  # kept referenced: llama.cpp calls it from C
+
+
+def _route_llama_logs() -> None:
+    """Send llama.cpp's errors to Python logging and drop its info lines (cache layout etc.),
+    which it otherwise writes straight to stderr, through the progress display."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def forward(level, text, _user_data):
+        message = text.decode("utf-8", "replace").rstrip()
+        # llama.cpp logs some notices at error level (e.g. the SWA cache layout of gemma-3):
+        # only messages that say something failed are errors to us.
+        failed = level == _GGML_ERROR and any(w in message.lower() for w in ("error", "fail"))
+        _LOG.log(logging.ERROR if failed else logging.DEBUG, "%s", message)
+
+    _log_callback = forward
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
 
 
 def make_provider(models: LocalModels):
