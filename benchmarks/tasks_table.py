@@ -9,7 +9,6 @@ config hash is skipped, so an interrupted benchmark resumes where it stopped.
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from promptsearch.api import open_store
 from promptsearch.config import load_task
 from promptsearch.data import load_dataset
 from promptsearch.runner import run_id_prefix
+
+from .harness import append_row, done_keys, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
 COLUMNS = ["task", "config", "seed_test", "seed_lo", "seed_hi", "winner_test", "winner_lo",
@@ -31,7 +32,7 @@ def main() -> None:
     parser.add_argument("--out", default="results", type=Path)
     args = parser.parse_args()
     csv_path = args.out / "tasks.csv"
-    done = _done(csv_path)
+    done = done_keys(csv_path, ("task", "config"))
     store = open_store(args.out / "bench")
     for name in args.tasks:
         task = load_task(TASKS / f"{name}.yaml")
@@ -40,7 +41,7 @@ def main() -> None:
             continue
         started = time.monotonic()
         result = run(task, store=store, results_dir=args.out / "bench")
-        _append(csv_path, _row(name, config, result, time.monotonic() - started))
+        append_row(csv_path, _row(name, config, result, time.monotonic() - started), COLUMNS)
         print(f"{name}: done in {time.monotonic() - started:.0f} s", flush=True)
     _write_markdown(csv_path, args.out / "tasks.md")
 
@@ -58,26 +59,8 @@ def _row(name: str, config: str, result, seconds: float) -> dict:
             "seconds": round(seconds, 1), "winner_key": result.lock["key_id"]}
 
 
-def _done(path: Path) -> set[tuple[str, str]]:
-    if not path.exists():
-        return set()
-    with path.open() as handle:
-        return {(row["task"], row["config"]) for row in csv.DictReader(handle)}
-
-
-def _append(path: Path, row: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
 def _write_markdown(csv_path: Path, md_path: Path) -> None:
-    with csv_path.open() as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_rows(csv_path)
     lines = ["# Seed prompt vs searched winner (gemma-3-270m, test set)", "",
              "`python -m benchmarks.tasks_table` · budget 800 LM calls, dev_size 30, seed 0, "
              "strategy tpe · 95% bootstrap CIs · p: paired permutation test vs the seed prompt", "",
