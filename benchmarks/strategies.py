@@ -103,14 +103,16 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
             entry[task] = (f"{float(mine[task]['test']):.2f}" if task in mine else "–")
         scores = [float(r["test"]) for r in mine.values()]
         entry["mean"] = f"{statistics.mean(scores):.3f}" if scores else "–"
-        entry["calls (proposer)"] = " ".join(
-            f"{r['lm_calls']}({r['proposer_calls']})" for r in mine.values())
+        entry["proposer calls"] = " ".join(
+            mine[task]["proposer_calls"] if task in mine else "–" for task in tasks)
+        entry["racing saved"] = sum(int(r["racing_saved"] or 0) for r in mine.values())
         entry["seconds"] = f"{sum(float(r['seconds']) for r in mine.values()):.0f}"
         table.append(entry)
-    columns = ["strategy", *tasks, "mean", "calls (proposer)", "seconds"]
+    columns = ["strategy", *tasks, "mean", "proposer calls", "racing saved", "seconds"]
     header = ("# Strategies at an equal LM-call budget (gemma-3-270m, test score of the winner)\n\n"
-              "`python -m benchmarks.strategies` · per-row details (CIs, dev, saved calls, "
-              "winner origin) in strategies.csv\n\n")
+              "`python -m benchmarks.strategies` · every row spent the whole budget of LM calls "
+              "(task + proposer); proposer calls are listed per task in column order · per-row "
+              "details (CIs, dev, calls to reach the winner, winner origin) in strategies.csv\n\n")
     md_path.write_text(header + markdown_table(table, columns), encoding="utf-8")
 
 
