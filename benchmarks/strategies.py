@@ -112,7 +112,9 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
     header = ("# Strategies at an equal LM-call budget (gemma-3-270m, test score of the winner)\n\n"
               "`python -m benchmarks.strategies` · every row spent the whole budget of LM calls "
               "(task + proposer); proposer calls are listed per task in column order · per-row "
-              "details (CIs, dev, calls to reach the winner, winner origin) in strategies.csv\n\n")
+              "details (CIs, dev, calls to reach the winner, winner origin) in strategies.csv · "
+              "seconds are wall time with one shared call cache: a row that revisits prompts an "
+              "earlier row scored runs faster\n\n")
     md_path.write_text(header + markdown_table(table, columns), encoding="utf-8")
 
 
