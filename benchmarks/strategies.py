@@ -29,9 +29,12 @@ COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev", "test", "test_
 KEY = ("task", "strategy", "seed", "racing", "budget")
 
 
-def configured(name: str, strategy: str, budget: int, seed: int, racing: bool):
+def configured(name: str, strategy: str, budget: int, seed: int, racing: bool,
+               proposer: str | None = None):
     task = load_task(TASKS / f"{name}.yaml")
     config = task.config
+    if proposer:
+        config = config.model_copy(update={"proposer": proposer})
     search = config.search.model_copy(update={
         "strategy": strategy, "seed": seed, "racing": racing,
         "budget": config.search.budget.model_copy(update={"lm_calls": budget, "minutes": 30})})
@@ -69,6 +72,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=300)
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--racing", action="store_true")
+    parser.add_argument("--proposer", help="model for the LLM-driven strategies, e.g. "
+                                           "local/qwen2.5-coder-1.5b (default: the task's)")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     csv_path = args.out / "strategies.csv"
@@ -77,16 +82,17 @@ def main() -> None:
     for seed in args.seeds:
         for name in args.tasks:
             for strategy in args.strategies:
-                key = (name, strategy, str(seed), str(args.racing), str(args.budget))
+                label = strategy + (f"@{args.proposer.split('/')[-1]}" if args.proposer else "")
+                key = (name, label, str(seed), str(args.racing), str(args.budget))
                 if key in done:
                     continue
-                task = configured(name, strategy, args.budget, seed, args.racing)
+                task = configured(name, strategy, args.budget, seed, args.racing, args.proposer)
                 started = time.monotonic()
                 result = run(task, store=store, results_dir=args.out / "bench")
                 elapsed = time.monotonic() - started
-                append_row(csv_path, row(name, strategy, seed, args.racing, args.budget, result,
+                append_row(csv_path, row(name, label, seed, args.racing, args.budget, result,
                                          elapsed, store), COLUMNS)
-                print(f"{name} {strategy} racing={args.racing}: test "
+                print(f"{name} {label} racing={args.racing}: test "
                       f"{result.lock['scores']['test']:.2f} in {elapsed:.0f} s", flush=True)
     write_summary(csv_path, args.out / "strategies.md")
 
