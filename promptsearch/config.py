@@ -147,14 +147,6 @@ def load_task(path: str | Path) -> Task:
     return Task(config=config, source=str(path), base_dir=path.resolve().parent)
 
 
-def task_from_dict(tree: dict, base_dir: Path, source: str = "<dict>") -> Task:
-    try:
-        config = TaskConfig.model_validate(tree)
-    except ValidationError as exc:
-        raise _explain(exc, Path(source), {}) from None
-    return Task(config=config, source=source, base_dir=Path(base_dir).resolve())
-
-
 def _read_text(path: Path) -> str:
     if not path.is_file():
         raise InputError("task file not found", source=str(path), fix="check the path")

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Literal, Optional
 
 from . import templates
@@ -60,7 +61,7 @@ class PromptKey:
     style: Style = "completion"
     retrieval: Optional[Retrieval] = None  # demos chosen per input from a pool, instead of demos
 
-    @property
+    @cached_property
     def id(self) -> str:
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 

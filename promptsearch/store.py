@@ -174,12 +174,6 @@ class Store:
         with self.engine.connect() as conn:
             return {row["example_id"]: dict(row) for row in conn.execute(query).mappings()}
 
-    def count_evaluations(self, run_id: str) -> int:
-        from sqlalchemy import func
-        query = select(func.count()).select_from(evaluations).where(evaluations.c.run_id == run_id)
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar() or 0)
-
     # call cache -----------------------------------------------------------------------------
     def cache_get(self, key: str) -> Optional[dict]:
         with self.engine.connect() as conn:
@@ -194,11 +188,6 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(insert(best).values(task=task, model=model, run_id=run_id, lock=lock,
                                              created_at=time.time()))
-
-    def latest_best(self, task: str) -> Optional[dict]:
-        query = select(best.c.lock).where(best.c.task == task).order_by(best.c.id.desc())
-        with self.engine.connect() as conn:
-            return conn.execute(query).scalar()
 
     # helpers --------------------------------------------------------------------------------
     def _insert_ignore(self, table: Table, row: dict) -> bool:

@@ -14,11 +14,11 @@ from typing import Optional
 from .base import Candidate, Strategy, rankable
 from .components import add_paraphrases
 from .llm_strategies import APEStrategy, EvolutionStrategy, OPROStrategy, ProTeGiStrategy
+from .proposing import default_carrier
 from .space import Point
 from .tpe import TPEStrategy
 
 EXPLORATION = 0.5
-DEFAULT_CARRIER_DEMOS = 4
 
 
 class AutoStrategy(Strategy):
@@ -45,7 +45,7 @@ class AutoStrategy(Strategy):
         self.pulls = {arm.name: 0 for arm in self.arms}
         self.rewards = {arm.name: 0.0 for arm in self.arms}
         space = self.context.space
-        self.queue = space.baselines() + [Point(0, 0, DEFAULT_CARRIER_DEMOS, "random", 0, 0)]
+        self.queue = space.baselines() + [default_carrier()]
 
     def ask(self) -> Optional[Candidate]:
         space = self.context.space

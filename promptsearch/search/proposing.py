@@ -9,7 +9,6 @@ from dataclasses import replace
 from typing import Optional
 
 from .base import Candidate, Strategy
-from .components import add_paraphrases
 from .space import DEMO_COUNTS, DEMO_SETS, Point
 
 CARRIER_DEMOS = 4
@@ -64,7 +63,7 @@ class ProposingStrategy(Strategy):
         return self.rng(purpose).randrange(2 ** 31)
 
     def default_carrier(self) -> Point:
-        return Point(0, 0, CARRIER_DEMOS, "random", 0, 0)
+        return default_carrier()
 
     def carrier(self) -> Point:
         best = self.context.pool.best()
@@ -102,8 +101,12 @@ class ProposingStrategy(Strategy):
         chosen = rng.sample(pool, min(count, len(pool)))
         return [(_text(example.inputs), example.target) for example in chosen]
 
-    def paraphrase_seeds_once(self) -> None:
-        add_paraphrases(self.context)
+
+
+def default_carrier() -> Point:
+    """The first seed instruction with a few random demos: the key to build on before any
+    better one is known."""
+    return Point(0, 0, CARRIER_DEMOS, "random", 0, 0)
 
 
 def _text(inputs: dict[str, str]) -> str:
