@@ -30,11 +30,18 @@ KEY = ("task", "strategy", "seed", "racing", "budget")
 
 
 def configured(name: str, strategy: str, budget: int, seed: int, racing: bool,
-               proposer: str | None = None):
+               proposer: str | None = None, model: str | None = None, threads: int = 2,
+               dev_size: int | None = None):
     task = load_task(TASKS / f"{name}.yaml")
     config = task.config
     if proposer:
         config = config.model_copy(update={"proposer": proposer})
+    if model:
+        config = config.model_copy(update={"model": model})
+    config = config.model_copy(update={"lm": config.lm.model_copy(update={"threads": threads})})
+    if dev_size:
+        config = config.model_copy(update={"data": config.data.model_copy(
+            update={"dev_size": dev_size})})
     search = config.search.model_copy(update={
         "strategy": strategy, "seed": seed, "racing": racing,
         "budget": config.search.budget.model_copy(update={"lm_calls": budget, "minutes": 30})})
@@ -74,6 +81,10 @@ def main() -> None:
     parser.add_argument("--racing", action="store_true")
     parser.add_argument("--proposer", help="model for the LLM-driven strategies, e.g. "
                                            "local/qwen2.5-coder-1.5b (default: the task's)")
+    parser.add_argument("--model", help="task model instead of the task's (e.g. "
+                                        "local/qwen2.5-coder-1.5b); rows are labelled with it")
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads per model")
+    parser.add_argument("--dev-size", type=int, help="dev examples instead of the task's")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     csv_path = args.out / "strategies.csv"
@@ -82,11 +93,12 @@ def main() -> None:
     for seed in args.seeds:
         for name in args.tasks:
             for strategy in args.strategies:
-                label = strategy + (f"@{args.proposer.split('/')[-1]}" if args.proposer else "")
+                label = _label(strategy, args.proposer, args.model, args.dev_size)
                 key = (name, label, str(seed), str(args.racing), str(args.budget))
                 if key in done:
                     continue
-                task = configured(name, strategy, args.budget, seed, args.racing, args.proposer)
+                task = configured(name, strategy, args.budget, seed, args.racing, args.proposer,
+                                  args.model, args.threads, args.dev_size)
                 started = time.monotonic()
                 result = run(task, store=store, results_dir=args.out / "bench")
                 elapsed = time.monotonic() - started
@@ -95,6 +107,15 @@ def main() -> None:
                 print(f"{name} {label} racing={args.racing}: test "
                       f"{result.lock['scores']['test']:.2f} in {elapsed:.0f} s", flush=True)
     write_summary(csv_path, args.out / "strategies.md")
+
+
+def _label(strategy: str, proposer: str | None, model: str | None, dev_size: int | None) -> str:
+    """`ape@qwen…` with another proposer; `dspy-mipro [task model qwen…, dev 15]` with another
+    task model or dev size."""
+    label = strategy + (f"@{proposer.split('/')[-1]}" if proposer else "")
+    notes = [f"task model {model.split('/')[-1]}"] if model else []
+    notes += [f"dev {dev_size}"] if dev_size else []
+    return label + (f" [{', '.join(notes)}]" if notes else "")
 
 
 def write_summary(csv_path: Path, md_path: Path) -> None:

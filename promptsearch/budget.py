@@ -20,6 +20,7 @@ class Spent:
     tokens: int = 0
     trials: int = 0
     racing_saved: int = 0    # dev calls racing did not make: candidates stopped early
+    parse_failures: int = 0  # framework replies its own format could not parse (DSPy)
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
@@ -68,6 +69,10 @@ class BudgetMeter:
     def snapshot(self) -> dict:
         self.spent.seconds = self.elapsed()
         return self.spent.as_dict()
+
+    def note_parse_failure(self) -> None:
+        with self._lock:
+            self.spent.parse_failures += 1
 
     def record(self, tokens: int) -> None:
         with self._lock:

@@ -102,7 +102,7 @@ def _lock(prepared, store, run_id, winner, baseline, tested, meter) -> dict:
         "baseline": None,
         "spent": {name: meter.spent.as_dict()[name] for name in
                   ("lm_calls", "proposer_calls", "framework_calls", "model_calls", "test_calls",
-                   "tokens", "racing_saved", "seconds")},
+                   "tokens", "racing_saved", "parse_failures", "seconds")},
         "strategy": config.search.strategy,
         "seed": config.search.seed,
         "dataset_hash": prepared.dataset.hash,

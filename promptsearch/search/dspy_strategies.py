@@ -64,7 +64,7 @@ class DSPyStrategy(Strategy):
         prompt_lm = _budgeted_lm(dspy, self.context.proposer, meter, limit, proposer=True)
         program = dspy.Predict(self._signature(dspy))
         try:
-            with dspy.context(lm=task_lm):
+            with dspy.context(lm=task_lm, adapter=_counting_adapter(dspy, meter)):
                 return self._compile(dspy, program, prompt_lm)
         except BudgetExhausted:
             self.failure = "budget spent before DSPy finished"
@@ -138,6 +138,24 @@ def _feedback(metric):
     return with_feedback
 
 
+def _counting_adapter(dspy, meter):
+    """DSPy's chat adapter (with its JSON fallback), counting the replies neither format could
+    parse: on small models this is why DSPy's optimizers find nothing."""
+
+    from dspy.utils.exceptions import AdapterParseError
+
+    class CountingAdapter(dspy.ChatAdapter):
+        def __call__(self, *args, **kwargs):
+            try:
+                return super().__call__(*args, **kwargs)
+            except AdapterParseError:
+                if meter is not None:
+                    meter.note_parse_failure()
+                raise
+
+    return CountingAdapter()
+
+
 def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
     """A dspy.LM whose every call is taken from the run's budget first; past `limit` it raises
     BudgetExhausted before reaching the model. (Not a DSPy callback: DSPy swallows callback
@@ -159,8 +177,11 @@ def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
             self._take()
             return await super().acall(*args, **kwargs)
 
+    extra = {"api_base": lm.api_base} if lm.api_base else {}
+    if lm.model.startswith("local/"):
+        extra["n_threads"] = lm.threads
     return BudgetedLM(lm.model, model_type="chat", temperature=0.0, max_tokens=256, cache=False,
-                      num_retries=lm.retries, **({"api_base": lm.api_base} if lm.api_base else {}))
+                      num_retries=lm.retries, **extra)
 
 
 def dspy_strategy(optimizer: str) -> type[DSPyStrategy]:
