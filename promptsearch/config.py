@@ -64,8 +64,11 @@ class Budget(_Strict):
 class SearchSpec(_Strict):
     strategy: str = "auto"
     budget: Budget = Field(default_factory=Budget)
-    racing: bool = False
+    racing: Optional[bool] = None  # None: on for `auto`, off for the single strategies
     seed: int = 0
+
+    def racing_on(self) -> bool:
+        return self.strategy == "auto" if self.racing is None else self.racing
 
     @field_validator("strategy")
     @classmethod

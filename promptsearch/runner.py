@@ -125,7 +125,7 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
         observer.on_phase("proposing")
         strategy.setup()
         observer.on_phase("searching")
-        score_dev = make_scorer(config.search.racing, evaluator, prepared.dataset.dev,
+        score_dev = make_scorer(config.search.racing_on(), evaluator, prepared.dataset.dev,
                                 context.pool, meter)
         stopped = optimize(strategy, score_dev, meter, store, run_id, observer)
     except KeyboardInterrupt:

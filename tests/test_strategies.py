@@ -65,6 +65,21 @@ def test_auto_pulls_several_arms(upper_task, fake_model, tmp_path):
     assert len(origins & {"ape", "opro", "protegi", "evolution", "bank", "paraphrase"}) >= 3
 
 
+def test_auto_races_by_default_and_tpe_learns_from_every_arm(upper_task, fake_model, tmp_path):
+    import optuna
+
+    upper_task.write_text(upper_task.read_text().replace("dev_size: 10", "dev_size: 30"))
+    store, result = _run(upper_task, tmp_path, "auto", budget=400)
+    candidates = store.list_candidates(result.run_id)
+    assert result.lock["spent"]["racing_saved"] > 0
+    assert any(c["status"] == "pruned" for c in candidates)
+    study = optuna.load_study(study_name=result.run_id, storage=store.url)
+    observed = [t for t in study.trials if "observed_from" in t.user_attrs]
+    assert observed and len(observed) < len(study.trials)  # others' finds and its own asks
+    scored = {(c["origin"], c["dev_score"]) for c in candidates if c["status"] == "complete"}
+    assert all((t.user_attrs["observed_from"], t.value) in scored for t in observed)
+
+
 def test_racing_stops_clearly_worse_candidates_and_reports_saved_calls(
         upper_task, fake_model, tmp_path):
     text = upper_task.read_text().replace("dev_size: 10", "dev_size: 30")
@@ -85,3 +100,13 @@ def test_sign_test():
     assert sign_test_p([0] * 8, [1] * 8) == 1 / 256
     assert sign_test_p([1] * 8, [0] * 8) == 1.0
     assert sign_test_p([1, 0], [1, 0]) == 1.0
+
+
+@pytest.mark.parametrize("strategy", ["dspy-bootstrap", "dspy-copro"])
+def test_dspy_parse_failures_are_counted_and_the_run_still_finishes(
+        strategy, upper_task, fake_model, tmp_path):
+    fake_model.dspy_reply = lambda prompt: "Sure! The answer is probably WORD."
+    store, result = _run(upper_task, tmp_path, strategy)
+    assert result.lock["spent"]["parse_failures"] > 0
+    origins = [c["origin"] for c in store.list_candidates(result.run_id)]
+    assert strategy in origins  # DSPy's starting program, converted, was still scored

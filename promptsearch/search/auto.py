@@ -1,9 +1,12 @@
 """`auto`: a portfolio that splits the budget among strategies with a bandit.
 
 Each arm is a strategy sharing one space, cache, budget and candidate pool, so a key found by
-one arm is the carrier another arm mutates. The reward of an arm's step is the rise of the best
-dev score it caused per LM call it cost (dev scoring + its proposer calls); arms are chosen by
-UCB1 on the mean reward, after each has been tried once.
+one arm is the carrier another arm mutates, and TPE learns from every arm's scores. The reward of
+an arm's step is the rise of the best dev score it caused per LM call it cost (dev scoring + its
+proposer calls). After the seed baselines and a few random draws (something to climb from),
+every arm is tried once, cheapest first; then UCB1 on the mean reward picks. Racing is on by
+default for `auto` (config.SearchSpec.racing_on), so a clearly worse candidate costs a third of
+the dev set, not all of it.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from typing import Optional
 from .base import Candidate, Strategy, rankable
 from .components import add_paraphrases
 from .llm_strategies import APEStrategy, EvolutionStrategy, OPROStrategy, ProTeGiStrategy
-from .proposing import default_carrier
-from .space import Point
+from .local_search import LocalSearch
+from .random_search import RandomStrategy
 from .tpe import TPEStrategy
 
 EXPLORATION = 0.5
+WARMUP_DRAWS = 3  # random keys scored before the bandit starts
 
 
 class AutoStrategy(Strategy):
@@ -27,30 +31,35 @@ class AutoStrategy(Strategy):
     def __init__(self, context):
         super().__init__(context)
         self.arms: list[Strategy] = []
-        self.queue: list[Point] = []
+        self.tpe: Optional[TPEStrategy] = None
+        self.random: Optional[RandomStrategy] = None
         self.pulls: dict[str, int] = {}
         self.rewards: dict[str, float] = {}
         self.trial = context.first_trial
         self._pending: dict[int, tuple[Strategy, Optional[float], int]] = {}
+        self._baselines: list = []
 
     def setup(self) -> None:
         add_paraphrases(self.context)
-        self.arms = [TPEStrategy(self.context)]
+        self.random = RandomStrategy(self.context)
+        self.tpe = TPEStrategy(self.context)
+        self.arms = [LocalSearch(self.context), self.tpe]
         if self.context.proposer is not None:
             self.arms += [cls(self.context) for cls in
-                          (APEStrategy, OPROStrategy, ProTeGiStrategy, EvolutionStrategy)]
+                          (APEStrategy, ProTeGiStrategy, OPROStrategy, EvolutionStrategy)]
+        self.arms.append(self.random)
         for arm in self.arms:
             arm.enqueue_baselines = False
             arm.setup()
+        self._baselines = self.random._queue  # the seeds, scored first as the baseline
+        self.random._queue = []
         self.pulls = {arm.name: 0 for arm in self.arms}
         self.rewards = {arm.name: 0.0 for arm in self.arms}
-        space = self.context.space
-        self.queue = space.baselines() + [default_carrier()]
 
     def ask(self) -> Optional[Candidate]:
         space = self.context.space
-        if self.queue:
-            point = self.queue.pop(0)
+        if self._baselines:
+            point = self._baselines.pop(0)
             candidate = Candidate(self.trial, space.key(point), space.origin(point), point)
             self._pending[self.trial] = (None, None, 0)
         else:
@@ -68,19 +77,21 @@ class AutoStrategy(Strategy):
 
     def tell(self, candidate: Candidate, result) -> None:
         arm, before, proposer_calls = self._pending.pop(candidate.trial, (None, None, 0))
+        if rankable(result) and arm is not self.tpe and self.tpe is not None:
+            self.tpe.observe(candidate.point, result.score, candidate.origin)
         if arm is None:
             return
         arm.tell(candidate, result)
         calls = proposer_calls + (result.lm_calls if result is not None else 0)
         gain = 0.0
-        if rankable(result) and before is not None:
-            gain = max(0.0, result.score - before)
-        elif rankable(result) and before is None:
-            gain = result.score
+        if rankable(result):
+            gain = result.score - (before or 0.0)
         self.pulls[arm.name] += 1
-        self.rewards[arm.name] += gain / max(1, calls) * 100
+        self.rewards[arm.name] += max(0.0, gain) / max(1, calls) * 100
 
     def _choose(self) -> Strategy:
+        if self.pulls[self.random.name] < WARMUP_DRAWS:
+            return self.random
         for arm in self.arms:
             if self.pulls[arm.name] == 0:
                 return arm

@@ -41,8 +41,10 @@ class Pool:
 
     def __init__(self) -> None:
         self.items: list[Scored] = []
+        self.seen: set[str] = set()  # ids of every key scored, ranked or not
 
     def add(self, candidate: Candidate, result) -> None:
+        self.seen.add(candidate.key.id)
         if rankable(result):
             self.items.append(Scored(candidate, result))
 

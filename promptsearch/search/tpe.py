@@ -56,6 +56,14 @@ class TPEStrategy(Strategy):
         space = self.context.space
         return Candidate(trial.number, space.key(point), space.origin(point), point, trial)
 
+    def observe(self, point: Optional[Point], score: float, origin: str) -> None:
+        """Learn from a key another strategy scored (auto's arms share what they find)."""
+        if point is None or point.instruction >= self.instruction_count:
+            return  # an instruction added after the study's choices were frozen
+        self.study.add_trial(optuna.trial.create_trial(
+            params=point.as_params(), distributions=self.distributions(), value=score,
+            user_attrs={"observed_from": origin}))
+
     def tell(self, candidate: Candidate, result) -> None:
         if rankable(result):
             self.study.tell(candidate.handle, result.score)
