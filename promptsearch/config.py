@@ -13,8 +13,8 @@ from .errors import InputError
 
 MAX_TASK_FILE_BYTES = 1_000_000
 DEFAULT_MODEL = "local/gemma-3-270m"
-STRATEGIES = ("auto", "tpe", "random", "ape", "opro", "protegi", "evolution", "dspy-mipro",
-              "dspy-copro", "dspy-bootstrap", "dspy-gepa")
+STRATEGIES = ("auto", "tpe", "random", "ape", "opro", "protegi", "evolution", "evolution-de",
+              "dspy-mipro", "dspy-copro", "dspy-bootstrap", "dspy-gepa")
 _MODEL_RE = re.compile(r"^[A-Za-z0-9_.\-]+/\S+$|^[A-Za-z0-9_.\-:]+$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 

@@ -70,7 +70,8 @@ class ScriptedModel:
 PROPOSER_MARKERS = ("Rewritten:", "The instruction was:", "scores higher", "main reason",
                     "why does", "improved instruction", "Combined and varied:",
                     "Rewrite the task instruction", "Write the instruction that",
-                    "Combine these two")
+                    "Combine these two", "New instruction, the best one varied",
+                    "Write a new task instruction in four steps")
 
 
 def _register(model: ScriptedModel) -> None:

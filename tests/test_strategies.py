@@ -7,7 +7,7 @@ from promptsearch.api import open_store
 from promptsearch.key import PromptKey
 from promptsearch.search import STRATEGIES
 
-LLM_DRIVEN = ("ape", "opro", "protegi", "evolution")
+LLM_DRIVEN = ("ape", "opro", "protegi", "evolution", "evolution-de")
 
 
 def _run(task_path, tmp_path, strategy, tag="a", budget=150):

@@ -129,3 +129,31 @@ class EvolutionStrategy(ProposingStrategy):
                  for name in ("format", "n_demos", "selection", "demo_set", "verbalizer")}
         child = replace(first, **genes)
         return self.mutate(child, rng) if rng.random() < self.mutation_rate else child
+
+
+class DifferentialEvolutionStrategy(EvolutionStrategy):
+    """EvoPrompt (DE): each member of the population in turn is challenged by a child whose
+    instruction the proposer builds from the best one, varied where two other members differ,
+    and crossed with the member's own; the child keeps the member's other components."""
+
+    name = "evolution-de"
+
+    def propose(self, rng: random.Random) -> Optional[Point]:
+        population = self.context.pool.top(POPULATION)
+        if len(population) < 3:
+            return None
+        base = population[self.proposals % len(population)]
+        first, second = rng.sample([s for s in population if s is not base], 2)
+        texts = [s.candidate.key.instruction
+                 for s in (base, first, second, population[0])]
+        child = base.candidate.point
+        if child is None:
+            return None
+        if rng.random() < self.mutation_rate:
+            child = self.mutate(child, rng)
+        if not all(texts) or texts[1] == texts[2]:
+            return child
+        reply = call(self.context.proposer, self.context.meter, requests.differential(*texts),
+                     self.call_seed("differential"))
+        return self.with_instruction(clean_instruction(reply, self.known_instructions()), child)
+

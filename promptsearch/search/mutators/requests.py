@@ -75,3 +75,23 @@ def crossover(first: str, second: str) -> Request:
             f"of it to try a variation.\n\nA: {first}\nB: {second}\n\nReply with the new "
             "instruction only.")
     return Request(document, chat)
+
+
+def differential(base: str, first: str, second: str, best: str) -> Request:
+    """EvoPrompt (DE): change the parts where two members differ, graft them onto the best
+    instruction, then cross the result with the member being replaced."""
+    document = ("Instruction 1: Sort the words alphabetically.\nInstruction 2: Sort the words "
+                "by length.\nBest instruction: Write the words on one line, in order.\nCurrent "
+                "instruction: List the words.\nNew instruction, the best one varied where 1 and "
+                "2 differ, mixed with the current one: List the words on one line, ordered from "
+                "A to Z.\n\n"
+                f"Instruction 1: {first}\nInstruction 2: {second}\nBest instruction: {best}\n"
+                f"Current instruction: {base}\nNew instruction, the best one varied where 1 "
+                "and 2 differ, mixed with the current one:")
+    chat = ("Write a new task instruction in four steps. 1. Find the parts where instruction 1 "
+            "and instruction 2 differ. 2. Change those parts. 3. Put the changed parts into the "
+            "best instruction. 4. Mix the result with the current instruction.\n\n"
+            f"Instruction 1: {first}\nInstruction 2: {second}\nBest instruction: {best}\n"
+            f"Current instruction: {base}\n\nReply with the final instruction only.")
+    return Request(document, chat)
+
