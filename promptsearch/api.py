@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from .config import Task, load_task
-from .errors import LMError
+from . import versions
+from .errors import InputError, LMError
 from .evaluate import Evaluator, KeyScore, ask
 from .key import PromptKey
 from .lm.client import LM
@@ -81,11 +82,24 @@ class BestPrompt:
         return self.key.output.parse(reply.text)
 
 
-def load_best(name: Union[str, Path],
-              results_dir: Union[str, Path] = DEFAULT_RESULTS) -> BestPrompt:
-    """The best key of a task: by task name (results/<task>/best.json) or a lock file path."""
-    path = Path(name)
-    if path.suffix != ".json" and not path.is_file():
-        path = lock_path(Path(results_dir), str(name))
-    lock = read_lock(path)
+def load_best(name: Union[str, Path], results_dir: Union[str, Path] = DEFAULT_RESULTS,
+              storage: Optional[str] = None) -> BestPrompt:
+    """The best key of a task, as an app uses it. `name` is a task (its lock file
+    results/<task>/best.json, the newest version), `task@N` (version N), `task@ALIAS` (e.g.
+    `sentiment@production`, see `promptsearch promote`), `task@latest`, or a lock file path."""
+    lock = _find_lock(name, results_dir, storage)
     return BestPrompt(PromptKey.from_dict(lock["key"]), lock["model"], lock)
+
+
+def _find_lock(name: Union[str, Path], results_dir, storage: Optional[str]) -> dict:
+    path = Path(name)
+    if path.suffix == ".json" or path.is_file():
+        return read_lock(path)
+    task, ref = versions.split_ref(str(name))
+    if ref is None:
+        return read_lock(lock_path(Path(results_dir), task))
+    url = storage or default_url(Path(results_dir))
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise InputError(f"no store at {url}", field="storage",
+                         fix="pass the results folder or --storage URL the runs used")
+    return versions.resolve(Store(url), task, ref)

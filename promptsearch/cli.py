@@ -53,10 +53,73 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--model", help="only this model")
     board.add_argument("--format", choices=("table", "md", "csv", "json"), default="table")
 
+    report = sub.add_parser("report", parents=[common], help="an offline HTML report",
+                            description="Write one self-contained HTML file (no network): the "
+                                        "leaderboard and, per task, best dev score against LM "
+                                        "calls per strategy, test score against prompt length "
+                                        "with the Pareto front, a confusion matrix for label "
+                                        "tasks, and the winning key with its diff against the "
+                                        "seed.")
+    report.add_argument("tasks", nargs="*", metavar="TASK", help="tasks to include (default: "
+                                                                 "all)")
+    report.add_argument("--html", metavar="FILE", help="output file (default: DIR/report.html)")
+
     show = sub.add_parser("show", parents=[common], help="the winning key of a task in full",
                           description="Print TASK's lock file key in full and its run history.")
     show.add_argument("task", help="task name (or path to a best.json)")
+    _app_commands(sub, common)
     return parser
+
+
+def _app_commands(sub, common) -> None:
+    listing = sub.add_parser("versions", parents=[common], help="a task's versions and aliases",
+                             description="Every recorded version of TASK's best key (a run "
+                                         "that beat the latest version on test adds one), with "
+                                         "its aliases.")
+    listing.add_argument("task", help="task name")
+
+    promote = sub.add_parser("promote", parents=[common], help="point an alias at a version",
+                             description="Point ALIAS (e.g. production) at VERSION of TASK; "
+                                         "apps then load it with load_best(\"TASK@ALIAS\").")
+    promote.add_argument("task", help="task name")
+    promote.add_argument("version", help="version number, an existing alias, or latest")
+    promote.add_argument("--alias", required=True, help="the alias to set, e.g. production")
+
+    verify = sub.add_parser("verify", parents=[common], help="re-check winners on their test "
+                                                             "sets (for an app's CI)",
+                            description="Re-score each task's winner (its lock file) on its test "
+                                        "set with the current model. Exit 3 if any score falls "
+                                        "below the lower bound of its recorded 95 percent CI, else 0.")
+    verify.add_argument("tasks", nargs="*", metavar="TASK",
+                        help="task names or lock file paths (default: every DIR/*/best.json)")
+    verify.add_argument("--cached", action="store_true",
+                        help="allow answers from the call cache (default: call the model)")
+    verify.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
+
+    evaluate = sub.add_parser("eval", parents=[common], help="score given prompts, side by side",
+                              description="Score prompts on TASK's test (or dev) examples "
+                                          "without searching, side by side with 95 percent CIs. "
+                                          "A prompt naming an input field ({{ input }}) is a "
+                                          "whole template; other text is an instruction in the "
+                                          "task's default format.")
+    evaluate.add_argument("task", help="path to task.yaml")
+    evaluate.add_argument("--prompt", action="append", metavar="TEXT",
+                          help="a prompt to score (repeat for more)")
+    evaluate.add_argument("--key", action="append", metavar="REF",
+                          help="a stored key: best.json path, TASK, TASK@VERSION or TASK@ALIAS")
+    evaluate.add_argument("--split", choices=("test", "dev"), default="test")
+    evaluate.add_argument("--show", type=int, default=0, metavar="N",
+                          help="also print the answers to the first N examples")
+    evaluate.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
+
+    init = sub.add_parser("init", help="write a starter task.yaml from a dataset",
+                          description="Guess the input and target columns, the label set and a "
+                                      "metric from DATAFILE and write a task file that validate "
+                                      "accepts and run runs.")
+    init.add_argument("datafile", help="a .jsonl, .json, .csv, .tsv or .parquet file")
+    init.add_argument("--out", default="task.yaml", help="where to write (default: task.yaml)")
+    init.add_argument("--name", help="task name (default: from the file name)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
 def main(argv: list[str] | None = None) -> int:

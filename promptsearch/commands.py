@@ -9,7 +9,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from . import versions
 from .api import load_best, open_store, run
+from .commands_app import (cmd_eval, cmd_init, cmd_promote,  # noqa: F401  (cli dispatch)
+                           cmd_report, cmd_verify, cmd_versions)
 from .config import load_task
 from .report import leaderboard, run_leaderboard, to_markdown, to_rich_table
 from .runner import prepare
@@ -71,7 +74,14 @@ def _print_run(console: Console, name: str, store, result) -> None:
         f"search: {spent['lm_calls']} LM calls ({spent['proposer_calls']} proposer), "
         f"{spent['model_calls']} reached the model, {spent['test_calls']} test calls, "
         f"{spent['tokens']} tokens, {spent['seconds']:.0f} s", highlight=False)
-    console.print(f"winner {result.lock['key_id']} → {result.lock_path}", highlight=False)
+    if result.version is not None:
+        console.print(f"winner {result.lock['key_id']}: version {result.version} of {name} → "
+                      f"{result.lock_path}", highlight=False)
+    else:
+        latest = versions.latest_for_model(store, name, result.lock["model"])
+        console.print(f"winner {result.lock['key_id']} (test {result.lock['scores']['test']:.3f})"
+                      f" does not beat version {latest['version']} (test "
+                      f"{latest['scores']['test']:.3f}): lock file unchanged", highlight=False)
 
 
 def _write_markdown(store, results: Path) -> None:

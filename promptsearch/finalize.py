@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Optional
 
-from . import __version__
+from . import __version__, versions
 from .errors import PromptsearchError
 from .evaluate import KeyScore
 from .key import PromptKey
@@ -38,14 +38,17 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
     meter.spent.model_calls = _model_calls(prepared) + meter.spent.framework_calls
     rows = [_row(row, tested, baseline, row is ranked[0]) for row in finalists]
     lock = _lock(prepared, store, run_id, ranked[0], baseline, tested, meter)
+    version = versions.record(store, prepared.task.name, prepared.task.config.model, run_id, lock)
     path = lock_path(results_dir, prepared.task.name)
-    write_lock(path, lock)
-    store.add_best(prepared.task.name, prepared.task.config.model, run_id, lock)
+    if version is not None:  # the lock file always holds the newest version of the task
+        lock["version"] = version
+        write_lock(path, lock)
     store.update_run(run_id, status="interrupted" if stopped == "interrupted" else "finished",
                      spent=meter.snapshot(), finished_at=dt.datetime.now().timestamp(),
                      result={"finalists": rows, "stopped": stopped,
                              "winner": ranked[0]["key_id"]})
-    return RunResult(run_id, lock, stopped, path, rows)
+    return RunResult(run_id, lock, stopped, path if version is not None else None, rows,
+                     version)
 
 
 def _baseline(prepared, ranked: list[dict]) -> Optional[dict]:
@@ -93,6 +96,8 @@ def _lock(prepared, store, run_id, winner, baseline, tested, meter) -> dict:
     lock = {
         "task": config.name,
         "model": config.model,
+        "task_config": config.model_dump(mode="json"),  # `verify` re-reads the test data with it
+        "task_dir": str(prepared.task.base_dir),
         "key": store.get_key(winner["key_id"]),
         "key_id": winner["key_id"],
         "metric": config.metric,

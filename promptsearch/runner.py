@@ -44,8 +44,9 @@ class RunResult:
     run_id: str
     lock: dict
     stopped: str
-    lock_path: Optional[Path]
+    lock_path: Optional[Path]  # None when the winner did not beat the task's latest version
     finalists: list[dict] = field(default_factory=list)
+    version: Optional[int] = None  # the new version recorded, if the run improved on the last
 
 
 def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -> Prepared:

@@ -1,7 +1,7 @@
 """Everything a search records, behind one SQLAlchemy URL (SQLite by default, PostgreSQL to share).
 
 Tables: runs, keys, candidates (one per trial), evaluations (one per key x example), call_cache,
-best (lock files per task and model). The optuna study lives in the same database.
+versions (each better lock of a task, numbered) and aliases (name -> version, e.g. production). The optuna study lives in the same database.
 """
 
 from __future__ import annotations
@@ -76,14 +76,21 @@ call_cache = Table(
     Column("completion_tokens", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
 )
-best = Table(
-    "ps_best", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("task", String(200), nullable=False, index=True),
+versions = Table(
+    "ps_versions", metadata,
+    Column("task", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True),
     Column("model", String(500), nullable=False),
     Column("run_id", String(64), nullable=False),
     Column("lock", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
+)
+aliases = Table(
+    "ps_aliases", metadata,
+    Column("task", String(200), primary_key=True),
+    Column("alias", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )
 
 
@@ -183,11 +190,32 @@ class Store:
     def cache_put(self, **row: Any) -> None:
         self._insert_ignore(call_cache, {"created_at": time.time(), **row})
 
-    # best keys ------------------------------------------------------------------------------
-    def add_best(self, task: str, model: str, run_id: str, lock: dict) -> None:
+    # versions and aliases -------------------------------------------------------------------
+    def list_versions(self, task: str) -> list[dict]:
+        query = select(versions).where(versions.c.task == task).order_by(versions.c.version)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def add_version(self, task: str, model: str, run_id: str, lock: dict) -> int:
+        """Record the next version of the task's best key; returns its number. Retries when
+        another process took the number first."""
+        for _ in range(10):
+            number = max((v["version"] for v in self.list_versions(task)), default=0) + 1
+            row = {"task": task, "version": number, "model": model, "run_id": run_id,
+                   "lock": {**lock, "version": number}, "created_at": time.time()}
+            if self._insert_ignore(versions, row):
+                return number
+        raise RuntimeError(f"{task}: could not take a version number")
+
+    def set_alias(self, task: str, alias: str, version: int) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(best).values(task=task, model=model, run_id=run_id, lock=lock,
-                                             created_at=time.time()))
+            self._upsert(conn, aliases, {"task": task, "alias": alias, "version": version,
+                                         "updated_at": time.time()})
+
+    def aliases_of(self, task: str) -> dict[str, int]:
+        query = select(aliases).where(aliases.c.task == task)
+        with self.engine.connect() as conn:
+            return {row["alias"]: row["version"] for row in conn.execute(query).mappings()}
 
     # helpers --------------------------------------------------------------------------------
     def _insert_ignore(self, table: Table, row: dict) -> bool:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from promptsearch import load_best
+from promptsearch import load_best, run
+from promptsearch.api import open_store
+from promptsearch.search import STRATEGIES
 from promptsearch.lm.client import LM, LOCAL_MODELS
 from conftest import DATA, write_task
 
@@ -142,3 +144,22 @@ def test_dspy_reaches_the_embedded_model_through_litellm():
     lm = dspy.LM("local/gemma-3-270m", max_tokens=4, temperature=0.0, cache=False)
     outputs = lm("Input: cat\nOutput: c\n\nInput: dog\nOutput:")
     assert isinstance(outputs, list) and len(outputs) == 1 and isinstance(outputs[0], str)
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_every_strategy_runs_on_the_real_model(strategy, tmp_path):
+    """A smoke run per strategy on gemma-3-270m (task model and proposer), tiny budget."""
+    write_task(tmp_path, TASK.format(data=DATA / "first_word_letter")
+               .replace("strategy: tpe", f"strategy: {strategy}")
+               .replace("lm_calls: 40", "lm_calls: 30").replace("dev_size: 6", "dev_size: 4")
+               .replace("test_size: 12", "test_size: 6"))
+    store = open_store(storage=f"sqlite:///{tmp_path / 'store.db'}")
+    result = run(tmp_path / "task.yaml", store=store, results_dir=tmp_path / "results")
+    spent = result.lock["spent"]
+    assert 0 < spent["lm_calls"] <= 30
+    assert store.list_candidates(result.run_id), "no candidate was scored"
+    assert 0.0 <= result.lock["scores"]["test"] <= 1.0
+    if strategy in ("ape", "opro", "protegi", "evolution", "evolution-de"):
+        assert spent["proposer_calls"] > 0
+    if strategy.startswith("dspy"):
+        assert spent["framework_calls"] > 0

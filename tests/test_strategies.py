@@ -104,8 +104,8 @@ def test_sign_test():
 
 @pytest.mark.parametrize("strategy", ["dspy-bootstrap", "dspy-copro"])
 def test_dspy_parse_failures_are_counted_and_the_run_still_finishes(
-        strategy, upper_task, fake_model, tmp_path):
-    fake_model.dspy_reply = lambda prompt: "Sure! The answer is probably WORD."
+        strategy, upper_task, fake_model, tmp_path, monkeypatch):
+    monkeypatch.setattr(fake_model, "dspy_reply", lambda prompt: "Sure! It is probably WORD.")
     store, result = _run(upper_task, tmp_path, strategy)
     assert result.lock["spent"]["parse_failures"] > 0
     origins = [c["origin"] for c in store.list_candidates(result.run_id)]

@@ -71,3 +71,16 @@ def to_markdown(frame: pd.DataFrame, hide: tuple[str, ...] = ()) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def to_html_table(frame: pd.DataFrame, hide: tuple[str, ...] = ()) -> str:
+    """An HTML table (escaped cells, numbers right-aligned) for the HTML report."""
+    from html import escape
+
+    headers, rows = _rows(frame, hide)
+    columns = [c for c in frame.columns if c not in FOLDED and c not in hide]
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="{"text" if c in TEXT_COLUMNS else "num"}">{escape(cell)}'
+                         "</td>" for c, cell in zip(columns, row)) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

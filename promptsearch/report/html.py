@@ -1,0 +1,139 @@
+"""`report --html`: one self-contained, offline HTML file (inline SVG and CSS, no script, no
+network) with the leaderboard and, per task, the search curves, score against prompt length,
+a confusion matrix for label tasks, and the winning key in full with its diff against the seed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
+
+from ..key import PromptKey
+from ..templates import fields_used
+from .leaderboard import leaderboard
+from .page import PAGE
+from .render import to_html_table
+from .svg import Series, heatmap, line_chart, pareto_front, scatter
+
+UNPARSED = "(no answer)"
+
+
+@dataclass
+class TaskSection:
+    name: str
+    curve: Markup
+    length: Markup
+    confusion: Optional[Markup]
+    winner: dict
+    prompt: str
+    diff: list[tuple[str, str]] = field(default_factory=list)  # (css class, line)
+
+
+def write_report(store, path: Path, tasks: Optional[list[str]] = None) -> Path:
+    board = leaderboard(store)
+    names = tasks or sorted(set(board["task"]))
+    sections = [section for name in names if (section := task_section(store, name))]
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    html = env.from_string(PAGE).render(
+        board=Markup(to_html_table(board[board["task"].isin(names)])),
+        sections=sections, created=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def latest_runs(store, task: str) -> list[dict]:
+    """The latest finished run per model x strategy of the task."""
+    latest: dict[tuple, dict] = {}
+    for run in store.list_runs(task):
+        if run["status"] in ("finished", "interrupted") and run.get("result"):
+            latest[(run["model"], run["strategy"])] = run
+    return list(latest.values())
+
+
+def task_section(store, task: str) -> Optional[TaskSection]:
+    runs = latest_runs(store, task)
+    if not runs:
+        return None
+    best_run = max(runs, key=lambda r: _winner(r)["test"])
+    winner = _winner(best_run)
+    key = PromptKey.from_dict(store.get_key(winner["key_id"]))
+    baseline = next((row for row in best_run["result"]["finalists"] if row.get("baseline")), None)
+    seed_key = PromptKey.from_dict(store.get_key(baseline["key_id"])) if baseline else None
+    return TaskSection(
+        name=task, curve=Markup(_curve(store, task, runs)), length=Markup(_length(store, runs)),
+        confusion=_confusion(store, best_run, key), winner={**winner, "model": best_run["model"],
+                                                             "strategy": best_run["strategy"]},
+        prompt=_sample(key), diff=_diff(seed_key, key) if seed_key else [])
+
+
+def _winner(run: dict) -> dict:
+    return next(row for row in run["result"]["finalists"] if row.get("winner"))
+
+
+def _label(run: dict) -> str:
+    return f"{run['strategy']} · {run['model'].split('/')[-1]}"
+
+
+def _curve(store, task: str, runs: list[dict]) -> str:
+    series = []
+    for run in runs:
+        calls, best, points = 0, None, []
+        for candidate in store.list_candidates(run["id"]):
+            calls += candidate["lm_calls"]
+            if candidate["status"] == "complete" and (best is None or
+                                                      candidate["dev_score"] > best):
+                best = candidate["dev_score"]
+                points.append((calls, best))
+        if points:
+            points.append((calls, best))  # the flat tail up to the last call
+            series.append(Series(_label(run), points))
+    return line_chart(series, f"{task}: best dev score so far", "LM calls spent on dev scoring",
+                      "best dev score (0–1)")
+
+
+def _length(store, runs: list[dict]) -> str:
+    series, everything = [], []
+    for run in runs:
+        points = []
+        for row in run["result"]["finalists"]:
+            rows = store.get_evaluations(run["id"], row["key_id"], "test").values()
+            if rows:
+                tokens = sum(r["tokens"] for r in rows) / len(rows)
+                points.append((round(tokens, 1), row["test"]))
+        everything += points
+        series.append(Series(_label(run), points))
+    return scatter(series, pareto_front(everything), "test score against prompt length",
+                   "tokens per call (prompt + answer)", "test score (0–1)")
+
+
+def _confusion(store, run: dict, key: PromptKey) -> Optional[Markup]:
+    labels = list(key.output.labels or [])
+    if not labels:
+        return None
+    rows = store.get_evaluations(run["id"], _winner(run)["key_id"], "test").values()
+    columns = labels + [UNPARSED]
+    matrix = [[0] * len(columns) for _ in labels]
+    for row in rows:
+        if row["target"] in labels and row["error"] is None:
+            answer = row["prediction"] if row["prediction"] in labels else UNPARSED
+            matrix[labels.index(row["target"])][columns.index(answer)] += 1
+    return Markup(heatmap(matrix, labels, columns, "confusion matrix of the winner on test",
+                          "predicted label", "true label"))
+
+
+def _sample(key: PromptKey) -> str:
+    fields = sorted(fields_used(key.format) | fields_used(key.instruction)) or ["input"]
+    return key.render(**{name: f"<{name}>" for name in fields})
+
+
+def _diff(seed: PromptKey, winner: PromptKey) -> list[tuple[str, str]]:
+    lines = difflib.unified_diff(_sample(seed).splitlines(), _sample(winner).splitlines(),
+                                 "seed prompt", "winner", lineterm="", n=2)
+    return [("add" if line.startswith("+") else "del" if line.startswith("-") else "ctx", line)
+            for line in lines]
