@@ -72,6 +72,21 @@ class BestPrompt:
     def messages(self, **inputs: str) -> list[dict[str, str]]:
         return self.key.messages(**inputs)
 
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        """The task's input columns, as render() and predict() take them."""
+        spec = (self.lock.get("task_config") or {}).get("data", {}).get("input")
+        if spec:
+            return (spec,) if isinstance(spec, str) else tuple(spec)
+        from .templates import fields_used
+
+        return tuple(sorted(fields_used(self.key.format))) or ("input",)
+
+    def to_dspy(self):
+        """A DSPy program that answers with this key (see promptsearch.export_dspy)."""
+        target = (self.lock.get("task_config") or {}).get("data", {}).get("target", "output")
+        return self.key.to_dspy(int(self.lock.get("max_tokens") or 48), target)
+
     def predict(self, *, lm: Optional[LM] = None, **inputs: str) -> Optional[str]:
         """The parsed answer (a label for label tasks); None if the reply holds no answer."""
         lm = lm or self._lm or LM(self.model)

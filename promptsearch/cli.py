@@ -112,6 +112,17 @@ def _app_commands(sub, common) -> None:
                           help="also print the answers to the first N examples")
     evaluate.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
 
+    export = sub.add_parser("export", parents=[common], help="the winner as json, python or dspy",
+                            description="Write TASK's winning key for an app: json (the lock "
+                                        "file), python (a module with the template as constants "
+                                        "and render()/parse(), no promptsearch needed) or dspy "
+                                        "(a DSPy program's JSON state that renders the key "
+                                        "verbatim).")
+    export.add_argument("task", help="TASK, TASK@VERSION, TASK@ALIAS or a best.json path")
+    export.add_argument("--format", choices=("json", "python", "dspy"), default="json")
+    export.add_argument("--out", metavar="FILE", help="output file (default: TASK.json, "
+                                                      "TASK_prompt.py or TASK_dspy.json)")
+
     init = sub.add_parser("init", help="write a starter task.yaml from a dataset",
                           description="Guess the input and target columns, the label set and a "
                                       "metric from DATAFILE and write a task file that validate "

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import versions
 from .api import load_best, open_store, run
-from .commands_app import (cmd_eval, cmd_init, cmd_promote,  # noqa: F401  (cli dispatch)
-                           cmd_report, cmd_verify, cmd_versions)
+from .commands_app import (cmd_eval, cmd_export, cmd_init,  # noqa: F401  (cli dispatch)
+                           cmd_promote, cmd_report, cmd_verify, cmd_versions)
 from .config import load_task
 from .report import leaderboard, run_leaderboard, to_markdown, to_rich_table
 from .runner import prepare

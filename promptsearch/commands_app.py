@@ -143,3 +143,22 @@ def cmd_report(args, console: Console) -> int:
                         args.tasks or None)
     console.print(f"wrote {path}", highlight=False)
     return 0
+
+
+def cmd_export(args, console: Console) -> int:
+    from .api import load_best
+    from .export import json_lock, python_module
+
+    best = load_best(args.task, args.results, args.storage)
+    if args.format == "dspy":
+        from .export_dspy import save_dspy
+
+        out = Path(args.out or f"{best.lock['task']}_dspy.json")
+        save_dspy(best, out)
+    else:
+        text = json_lock(best.lock) if args.format == "json" else python_module(best.lock)
+        suffix = ".json" if args.format == "json" else "_prompt.py"
+        out = Path(args.out or f"{best.lock['task']}{suffix}")
+        out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}", highlight=False)
+    return 0

@@ -129,6 +129,12 @@ class PromptKey:
         query = templates.render(self.format, demo.inputs)
         return f"{query}{self.answer_separator}{self.output.word(demo.output)}"
 
+    def to_dspy(self, max_tokens: int = 48, target: str = "output"):
+        """A DSPy program that sends this key's prompt verbatim (promptsearch.export_dspy)."""
+        from .export_dspy import to_dspy
+
+        return to_dspy(self, max_tokens, target)
+
     def preview(self, width: int = 60) -> str:
         text = self.instruction or "(no instruction)"
         extras = f" +{len(self.demos)} demos" if self.demos else ""

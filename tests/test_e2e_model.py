@@ -163,3 +163,43 @@ def test_every_strategy_runs_on_the_real_model(strategy, tmp_path):
         assert spent["proposer_calls"] > 0
     if strategy.startswith("dspy"):
         assert spent["framework_calls"] > 0
+
+
+def test_python_and_dspy_exports_predict_as_the_winner(searched, tmp_path):
+    """On 20 test inputs, the exported module's prompt through the model and the DSPy program
+    give the winner's own predictions."""
+    import importlib.util
+
+    import dspy
+
+    from promptsearch.export import python_module
+    from promptsearch.export_dspy import KeyProgram
+
+    work, lock, _ = searched
+    best = load_best(work / "results" / "letters" / "best.json")
+    path = tmp_path / "letters_prompt.py"
+    path.write_text(python_module(best.lock))
+    spec = importlib.util.spec_from_file_location("letters_prompt", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    best.to_dspy().save(str(tmp_path / "letters_dspy.json"))
+    program = KeyProgram()
+    program.load(str(tmp_path / "letters_dspy.json"))
+    lm = LM(best.model)
+    rows = [json.loads(line) for line in
+            (DATA / "first_word_letter" / "test.jsonl").read_text().splitlines()[:20]]
+    with dspy.context(lm=dspy.LM(best.model, cache=False)):
+        for row in rows:
+            expected = best.predict(lm=lm, input=row["input"])
+            reply = lm.complete(prompt=module.render(input=row["input"]),
+                                max_tokens=module.MAX_TOKENS, stop=module.STOP)
+            assert module.parse(reply.text) == expected
+            assert program(input=row["input"]).output == expected
+
+
+def test_the_api_tour_example_runs_on_the_real_model(tmp_path):
+    done = subprocess.run([sys.executable, str(Path(__file__).parent.parent / "examples" /
+                                               "api_tour.py"), "40"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "the prompt for 'mouse'" in done.stdout and "winner: test" in done.stdout
