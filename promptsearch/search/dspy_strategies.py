@@ -37,8 +37,9 @@ class DSPyStrategy(Strategy):
         reserve = (len(points) + 1) * len(self.context.dev)  # baselines and the result, on dev
         program = self._optimize(reserve)
         self.queue = [self._candidate(space.key(p), space.origin(p), p) for p in points]
-        if program is not None:
-            self.queue.append(self._candidate(self._to_key(program), self.name, None))
+        if program is not None:  # DSPy's result, or its starting program if it was stopped
+            origin = self.name if self.failure is None else f"{self.name}:unfinished"
+            self.queue.append(self._candidate(self._to_key(program), origin, None))
 
     def ask(self) -> Optional[Candidate]:
         return self.queue.pop(0) if self.queue else None
