@@ -1,6 +1,7 @@
 """Every strategy on bundled tasks at one LM-call budget, on the embedded model.
 
-    python -m benchmarks.strategies [--tasks ...] [--strategies ...] [--budget 300] [--racing]
+    python -m benchmarks.strategies [--tasks ...] [--strategies ...] [--budget 300]
+                                    [--racing | --no-racing]   (default: each strategy's own)
 
 Writes results/strategies.csv (one row per task x strategy x seed x racing, appended as each run
 finishes; rows already there are skipped) and results/strategies.md (per-strategy means).
@@ -29,7 +30,7 @@ COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev", "test", "test_
 KEY = ("task", "strategy", "seed", "racing", "budget")
 
 
-def configured(name: str, strategy: str, budget: int, seed: int, racing: bool,
+def configured(name: str, strategy: str, budget: int, seed: int, racing: bool | None,
                proposer: str | None = None, model: str | None = None, threads: int = 2,
                dev_size: int | None = None):
     task = load_task(TASKS / f"{name}.yaml")
@@ -78,7 +79,8 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="*", default=DEFAULT_STRATEGIES)
     parser.add_argument("--budget", type=int, default=300)
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
-    parser.add_argument("--racing", action="store_true")
+    parser.add_argument("--racing", action=argparse.BooleanOptionalAction, default=None,
+                        help="force racing on or off (default: on for auto, off otherwise)")
     parser.add_argument("--proposer", help="model for the LLM-driven strategies, e.g. "
                                            "local/qwen2.5-coder-1.5b (default: the task's)")
     parser.add_argument("--model", help="task model instead of the task's (e.g. "
@@ -94,17 +96,18 @@ def main() -> None:
         for name in args.tasks:
             for strategy in args.strategies:
                 label = _label(strategy, args.proposer, args.model, args.dev_size)
-                key = (name, label, str(seed), str(args.racing), str(args.budget))
-                if key in done:
-                    continue
                 task = configured(name, strategy, args.budget, seed, args.racing, args.proposer,
                                   args.model, args.threads, args.dev_size)
+                racing = task.config.search.racing_on()
+                key = (name, label, str(seed), str(racing), str(args.budget))
+                if key in done:
+                    continue
                 started = time.monotonic()
                 result = run(task, store=store, results_dir=args.out / "bench")
                 elapsed = time.monotonic() - started
-                append_row(csv_path, row(name, label, seed, args.racing, args.budget, result,
+                append_row(csv_path, row(name, label, seed, racing, args.budget, result,
                                          elapsed, store), COLUMNS)
-                print(f"{name} {label} racing={args.racing}: test "
+                print(f"{name} {label} racing={racing}: test "
                       f"{result.lock['scores']['test']:.2f} in {elapsed:.0f} s", flush=True)
     write_summary(csv_path, args.out / "strategies.md")
 

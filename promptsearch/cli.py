@@ -15,12 +15,23 @@ from .config import STRATEGIES
 from .errors import EXIT_INTERRUPTED, PromptsearchError
 
 STORAGE_ENV = "PROMPTSEARCH_STORAGE"
+EXAMPLES = """examples:
+  promptsearch init data.csv --out task.yaml       write a starter task file
+  promptsearch run task.yaml                       search, print the leaderboard
+  promptsearch report --html results/report.html   offline HTML report with plots
+  promptsearch promote sentiment 2 --alias production
+  promptsearch export sentiment --format python    the winner for an app
+  promptsearch verify                              exit 3 if a winner regressed
+
+exit codes: 0 ok, 1 error, 2 bad input (one line: file, field, fix), 3 verify found a
+regression, 130 interrupted. `promptsearch COMMAND --help` for each command's options."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="promptsearch",
-        description="Search prompt templates against a labeled task; keep the best per task.")
+        prog="promptsearch", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Search prompt templates against a labeled task; keep the best per task.",
+        epilog=EXAMPLES)
     parser.add_argument("--version", action="version", version=f"promptsearch {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--results", default="results", metavar="DIR",
