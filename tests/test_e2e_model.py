@@ -72,10 +72,13 @@ def test_second_run_is_served_from_the_cache(searched):
     work, lock, _ = searched
     again = _cli("run", "task.yaml", "--quiet", cwd=work)
     assert again.returncode == 0, again.stderr[-2000:]
-    second = json.loads((work / "results" / "letters" / "best.json").read_text())
+    assert "does not beat version 1" in again.stdout  # the same winner: no new version
+    runs = open_store(work / "results").list_runs("letters")
+    second = runs[-1]
+    assert second["id"] != lock["run_id"] and second["result"]["winner"] == lock["key_id"]
     assert second["spent"]["model_calls"] == 0
-    assert second["key"] == lock["key"] and second["run_id"] != lock["run_id"]
     assert second["spent"]["lm_calls"] == lock["spent"]["lm_calls"]
+    assert json.loads((work / "results" / "letters" / "best.json").read_text()) == lock
 
 
 def test_bad_input_gives_one_line_and_exit_code_2(searched, tmp_path):
