@@ -110,3 +110,13 @@ def test_dspy_parse_failures_are_counted_and_the_run_still_finishes(
     assert result.lock["spent"]["parse_failures"] > 0
     origins = [c["origin"] for c in store.list_candidates(result.run_id)]
     assert any(o.split(":")[0] == strategy for o in origins)  # its key was still scored
+
+
+@pytest.mark.parametrize("strategy", ["dspy-gepa", "dspy-mipro"])
+def test_dspy_stops_when_the_budget_runs_out_inside_its_optimizer(
+        strategy, upper_task, fake_model, tmp_path):
+    store, result = _run(upper_task, tmp_path, strategy, budget=40)
+    spent = result.lock["spent"]
+    assert spent["lm_calls"] <= 40 and spent["framework_calls"] > 0
+    origins = [c["origin"] for c in store.list_candidates(result.run_id)]
+    assert f"{strategy}:unfinished" in origins  # the starting program, scored instead

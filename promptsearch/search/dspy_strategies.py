@@ -19,6 +19,7 @@ from .base import Candidate, Strategy
 log = logging.getLogger("promptsearch")
 OPTIMIZERS = ("mipro", "copro", "bootstrap", "gepa")
 TRAIN_EXAMPLES = 50
+TASK_TOKENS, PROPOSER_TOKENS = 96, 256
 
 
 class DSPyStrategy(Strategy):
@@ -67,7 +68,7 @@ class DSPyStrategy(Strategy):
         try:
             with dspy.context(lm=task_lm, adapter=_counting_adapter(dspy, meter)):
                 return self._compile(dspy, program, prompt_lm)
-        except BudgetExhausted:
+        except (BudgetExhausted, _StopDSPy):
             self.failure = "budget spent before DSPy finished"
         except Exception as exc:  # DSPy's own failures (e.g. unparseable replies) end the arm
             self.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
@@ -157,6 +158,12 @@ def _counting_adapter(dspy, meter):
     return CountingAdapter()
 
 
+class _StopDSPy(BaseException):
+    """Raised at every call once the budget is spent. Not an Exception: DSPy's optimizers catch
+    Exception from a failing call, score it 0 and go on asking (GEPA then never ends); a
+    BaseException ends the optimizer, as Ctrl-C would."""
+
+
 def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
     """A dspy.LM whose every call is taken from the run's budget first; past `limit` it raises
     BudgetExhausted before reaching the model. (Not a DSPy callback: DSPy swallows callback
@@ -167,8 +174,11 @@ def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
             if meter is None:
                 return
             if limit is not None and meter.spent.lm_calls >= limit:
-                raise BudgetExhausted("lm_calls")
-            meter.take(proposer=proposer, framework=True)
+                raise _StopDSPy("lm_calls")
+            try:
+                meter.take(proposer=proposer, framework=True)
+            except BudgetExhausted as exc:  # e.g. the minutes limit
+                raise _StopDSPy(str(exc)) from None
 
         def __call__(self, *args, **kwargs):
             self._take()
@@ -181,8 +191,11 @@ def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
     extra = {"api_base": lm.api_base} if lm.api_base else {}
     if lm.model.startswith("local/"):
         extra["n_threads"] = lm.threads
-    return BudgetedLM(lm.model, model_type="chat", temperature=0.0, max_tokens=256, cache=False,
-                      num_retries=lm.retries, **extra)
+    # A task answer in DSPy's format is the answer plus a few field markers; a proposer writes
+    # instructions. Small models that miss the format ramble to the cap, so keep it tight.
+    max_tokens = PROPOSER_TOKENS if proposer else TASK_TOKENS
+    return BudgetedLM(lm.model, model_type="chat", temperature=0.0, max_tokens=max_tokens,
+                      cache=False, num_retries=lm.retries, **extra)
 
 
 def dspy_strategy(optimizer: str) -> type[DSPyStrategy]:
