@@ -159,9 +159,14 @@ def _counting_adapter(dspy, meter):
 
 
 class _StopDSPy(BaseException):
-    """Raised at every call once the budget is spent. Not an Exception: DSPy's optimizers catch
-    Exception from a failing call, score it 0 and go on asking (GEPA then never ends); a
-    BaseException ends the optimizer, as Ctrl-C would."""
+    """Ends DSPy's optimizer, as Ctrl-C would. Past the budget, calls are first refused with
+    BudgetExhausted, an Exception: DSPy scores such a call 0 and carries on, so an optimizer
+    near its end still returns the best program it found. But some (GEPA) go on asking for
+    ever; after REFUSALS refused calls this BaseException, which DSPy does not catch, stops
+    them."""
+
+
+REFUSALS = 100
 
 
 def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
@@ -169,16 +174,21 @@ def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
     BudgetExhausted before reaching the model. (Not a DSPy callback: DSPy swallows callback
     errors, so a callback could count calls but not stop them.)"""
 
+    refused = [0]  # calls refused past the budget, for this LM
+
     class BudgetedLM(dspy.LM):
         def _take(self) -> None:
             if meter is None:
                 return
-            if limit is not None and meter.spent.lm_calls >= limit:
-                raise _StopDSPy("lm_calls")
             try:
+                if limit is not None and meter.spent.lm_calls >= limit:
+                    raise BudgetExhausted("lm_calls")
                 meter.take(proposer=proposer, framework=True)
-            except BudgetExhausted as exc:  # e.g. the minutes limit
-                raise _StopDSPy(str(exc)) from None
+            except BudgetExhausted as exc:
+                refused[0] += 1
+                if refused[0] > REFUSALS:
+                    raise _StopDSPy(str(exc)) from None
+                raise
 
         def __call__(self, *args, **kwargs):
             self._take()
