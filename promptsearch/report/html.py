@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ..key import PromptKey
 from ..templates import fields_used
-from .leaderboard import leaderboard
+from .leaderboard import latest_runs, leaderboard
 from .page import PAGE
 from .render import to_html_table
 from .svg import Series, heatmap, line_chart, pareto_front, scatter
@@ -45,15 +45,6 @@ def write_report(store, path: Path, tasks: Optional[list[str]] = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
-
-
-def latest_runs(store, task: str) -> list[dict]:
-    """The latest finished run per model x strategy of the task."""
-    latest: dict[tuple, dict] = {}
-    for run in store.list_runs(task):
-        if run["status"] in ("finished", "interrupted") and run.get("result"):
-            latest[(run["model"], run["strategy"])] = run
-    return list(latest.values())
 
 
 def task_section(store, task: str) -> Optional[TaskSection]:

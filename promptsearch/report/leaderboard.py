@@ -48,14 +48,19 @@ def _preview(store, key_id: str) -> str:
 
 def leaderboard(store, task: Optional[str] = None, model: Optional[str] = None) -> pd.DataFrame:
     """One row per task x model x strategy: the latest finished run's winner."""
+    rows = [_summary(run) for run in latest_runs(store, task, model)]
+    frame = pd.DataFrame(rows, columns=ALL_COLUMNS)
+    return frame.sort_values(["task", "model", "strategy"]).reset_index(drop=True)
+
+
+def latest_runs(store, task: Optional[str] = None, model: Optional[str] = None) -> list[dict]:
+    """The latest finished (or interrupted, with results) run per task x model x strategy."""
     latest: dict[tuple, dict] = {}
     for run in store.list_runs(task):
         if run["status"] in ("finished", "interrupted") and run.get("result"):
             if model is None or run["model"] == model:
                 latest[(run["task"], run["model"], run["strategy"])] = run
-    rows = [_summary(run) for run in latest.values()]
-    frame = pd.DataFrame(rows, columns=ALL_COLUMNS)
-    return frame.sort_values(["task", "model", "strategy"]).reset_index(drop=True)
+    return list(latest.values())
 
 
 def _summary(run: dict) -> dict:
