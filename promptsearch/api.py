@@ -87,9 +87,15 @@ class BestPrompt:
         target = (self.lock.get("task_config") or {}).get("data", {}).get("target", "output")
         return self.key.to_dspy(int(self.lock.get("max_tokens") or 48), target)
 
+    def _recorded_lm(self) -> LM:
+        """The run's model and endpoint; credentials come from the environment (the lock file
+        holds the key's variable name and the endpoint without user:password)."""
+        spec = (self.lock.get("task_config") or {}).get("lm") or {}
+        return LM(self.model, api_base=spec.get("api_base"), api_key_env=spec.get("api_key_env"))
+
     def predict(self, *, lm: Optional[LM] = None, **inputs: str) -> Optional[str]:
         """The parsed answer (a label for label tasks); None if the reply holds no answer."""
-        lm = lm or self._lm or LM(self.model)
+        lm = lm or self._lm or self._recorded_lm()
         self._lm = lm
         reply = ask(lm, self.key, inputs, int(self.lock.get("max_tokens", 48)))
         if reply.error:

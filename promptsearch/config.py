@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_serializer,
+                      field_validator, model_validator)
 
 from .errors import InputError
+from .secrets import redact_url
 
 MAX_TASK_FILE_BYTES = 1_000_000
 DEFAULT_MODEL = "local/gemma-3-270m"
@@ -66,6 +68,9 @@ class SearchSpec(_Strict):
     budget: Budget = Field(default_factory=Budget)
     racing: Optional[bool] = None  # None: on for `auto`, off for the single strategies
     seed: int = 0
+    # Stop the search (keeping every result) once this share of dev calls has failed after
+    # retries: an API that is down should not burn the budget on errors. None: never stop.
+    max_error_rate: Optional[float] = Field(None, gt=0, le=1)
 
     def racing_on(self) -> bool:
         return self.strategy == "auto" if self.racing is None else self.racing
@@ -80,11 +85,28 @@ class SearchSpec(_Strict):
 
 class LMSpec(_Strict):
     api_base: Optional[str] = None
+    # The NAME of the environment variable that holds the API key: keys never sit in task
+    # files, and so never reach the store, lock files or reports (which copy the config).
+    api_key_env: Optional[str] = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     timeout: float = Field(60, gt=0)
     retries: int = Field(3, ge=0, le=20)
+    backoff: float = Field(1.0, ge=0, le=60)  # seconds before the first retry, then doubling
     concurrency: Optional[int] = Field(None, ge=1, le=256)
     threads: int = Field(2, ge=1, le=256)
     max_tokens: Optional[int] = Field(None, ge=1, le=4096)  # default: from the longest target
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_keys_in_files(cls, values):
+        if isinstance(values, dict) and "api_key" in values:
+            raise ValueError("API keys do not belong in task files (fix: export the key as an "
+                             "environment variable and set lm.api_key_env to its name)")
+        return values
+
+    @field_serializer("api_base")
+    def _without_credentials(self, url: Optional[str]) -> Optional[str]:
+        return redact_url(url)
 
 
 class TaskConfig(_Strict):
@@ -219,7 +241,9 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> Input
     field = ".".join(str(part) for part in loc) or "(top level)"
     line = _nearest_line(loc, lines)
     where = f"{path}:{line}" if line else str(path)
-    return InputError(_message(error), source=where, field=field, fix=_fix(error, loc))
+    message = _message(error)
+    fix = None if "(fix:" in message else _fix(error, loc)  # the validator gave its own fix
+    return InputError(message, source=where, field=field, fix=fix)
 
 
 def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> Optional[int]:

@@ -79,7 +79,8 @@ def answer_budget(dataset: Dataset) -> int:
 def _make_lm(task: Task, model: str, store, threads: Optional[int]) -> LM:
     spec = task.config.lm
     lm = LM(model, cache=store, api_base=spec.api_base, timeout=spec.timeout,
-            retries=spec.retries, threads=threads or spec.threads)
+            retries=spec.retries, threads=threads or spec.threads, api_key_env=spec.api_key_env,
+            backoff=spec.backoff)
     try:
         lm.identity()
     except InputError as exc:
@@ -128,7 +129,8 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
         observer.on_phase("searching")
         score_dev = make_scorer(config.search.racing_on(), evaluator, prepared.dataset.dev,
                                 context.pool, meter)
-        stopped = optimize(strategy, score_dev, meter, store, run_id, observer)
+        stopped = optimize(strategy, score_dev, meter, store, run_id, observer,
+                           config.search.max_error_rate)
     except KeyboardInterrupt:
         stopped = "interrupted"
     finally:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..secrets import api_key, redact, redact_url, url_secrets
 from .local import PROVIDER, LocalModels, default_style, register
 
 # litellm fetches a price table over the network at import unless told not to; this machine
@@ -19,7 +20,11 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 LOCAL_MODELS = LocalModels()  # loaded weights are shared by every LM object in the process
 _RETRYABLE = ("RateLimitError", "Timeout", "APIConnectionError", "InternalServerError",
-              "ServiceUnavailableError", "BadGatewayError", "APIError")
+              "ServiceUnavailableError", "BadGatewayError", "APIError", "EmptyCompletion")
+
+
+class EmptyCompletion(Exception):
+    """A hosted model's reply held no text."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,9 @@ class LM:
 
     def __init__(self, model: str, *, cache=None, api_base: Optional[str] = None,
                  timeout: float = 60, retries: int = 3, threads: int = 2,
-                 backoff: float = 1.0):
+                 backoff: float = 1.0, api_key_env: Optional[str] = None):
         self.model, self.cache, self.api_base = model, cache, api_base
+        self.api_key_env = api_key_env
         self.timeout, self.retries, self.threads, self.backoff = timeout, retries, threads, backoff
         self.counter = CallCounter()
         self._identity: Optional[str] = None
@@ -84,7 +90,7 @@ class LM:
             if self.is_local:
                 self._identity = "sha256:" + LOCAL_MODELS.resolve(self.local_name)[1]
             else:
-                self._identity = f"{self.model}@{self.api_base or 'default'}"
+                self._identity = f"{self.model}@{redact_url(self.api_base) or 'default'}"
         return self._identity
 
     def complete(self, *, prompt: Optional[str] = None, messages: Optional[list] = None,
@@ -118,13 +124,24 @@ class LM:
         attempt = 0
         while True:
             try:
-                return self._call(request)
+                completion = self._call(request)
+                if not completion.text.strip() and not self.is_local:
+                    # A hosted model answering nothing is a fault to retry (a local model at
+                    # temperature 0 would only answer nothing again).
+                    raise EmptyCompletion("the API returned an empty completion")
+                return completion
             except Exception as exc:  # litellm maps every provider's errors to its own classes
                 name = type(exc).__name__
                 if name not in _RETRYABLE or attempt >= self.retries:
-                    return Completion("", error=f"{name}: {str(exc).splitlines()[0][:300]}")
+                    message = redact(str(exc).splitlines()[0][:300], self.secrets())
+                    return Completion("", error=f"{name}: {message}")
                 time.sleep(self._delay(exc, attempt))
                 attempt += 1
+
+    def secrets(self) -> list[str]:
+        """What must never be written anywhere: the API key and credentials in api_base."""
+        return [value for value in [api_key(self.api_key_env), *url_secrets(self.api_base)]
+                if value]
 
     def _delay(self, exc: Exception, attempt: int) -> float:
         retry_after = getattr(getattr(exc, "response", None), "headers", {}) or {}
@@ -137,6 +154,9 @@ class LM:
         import litellm
 
         register(litellm, LOCAL_MODELS)
+        # litellm prints a "Give Feedback / Get Help" banner to stdout on every failed call;
+        # errors here are retried, counted and reported by promptsearch instead.
+        litellm.suppress_debug_info = True
         common = {"model": self.model, "max_tokens": request["max_tokens"],
                   "temperature": request["temperature"], "timeout": self.timeout,
                   "num_retries": 0}
@@ -144,6 +164,8 @@ class LM:
             common["stop"] = request["stop"]
         if self.api_base:
             common["api_base"] = self.api_base
+        if self.api_key_env:
+            common["api_key"] = api_key(self.api_key_env)
         if "seed" in request:
             common["seed"] = request["seed"]
             common["drop_params"] = True  # providers without seeds still answer

@@ -31,12 +31,21 @@ class DSPyStrategy(Strategy):
         self.queue: list[Candidate] = []
         self.trial = context.first_trial
         self.failure: Optional[str] = None
+        # (LM calls spent so far, score) of each example DSPy scored while evaluating a
+        # program (not while bootstrapping demos): the raw material of a budget curve.
+        self.evaluations: list[tuple[int, float]] = []
+        self.lms: tuple = ()
+
+    def tokens(self) -> int:
+        """Tokens DSPy's calls used, as the provider reported them."""
+        return sum(int((entry.get("usage") or {}).get("total_tokens") or 0)
+                   for lm in self.lms for entry in lm.history)
 
     def setup(self) -> None:
         space = self.context.space
         points = space.baselines()
         reserve = (len(points) + 1) * len(self.context.dev)  # baselines and the result, on dev
-        program = self._optimize(reserve)
+        program = self.optimize(reserve)
         self.queue = [self._candidate(space.key(p), space.origin(p), p) for p in points]
         if program is not None:  # DSPy's result, or its starting program if it was stopped
             origin = self.name if self.failure is None else f"{self.name}:unfinished"
@@ -54,7 +63,9 @@ class DSPyStrategy(Strategy):
         return candidate
 
     # running DSPy ---------------------------------------------------------------------------
-    def _optimize(self, reserve: int):
+    def optimize(self, reserve: int):
+        """Run DSPy's optimizer leaving `reserve` calls of the budget; its program, or the
+        starting program when DSPy failed or was stopped (self.failure says why)."""
         import dspy
 
         from ..lm import enable_local_models
@@ -64,6 +75,7 @@ class DSPyStrategy(Strategy):
         limit = None if meter is None or meter.lm_calls is None else meter.lm_calls - reserve
         task_lm = _budgeted_lm(dspy, self.context.task_model, meter, limit, proposer=False)
         prompt_lm = _budgeted_lm(dspy, self.context.proposer, meter, limit, proposer=True)
+        self.lms = (task_lm, prompt_lm)
         program = dspy.Predict(self._signature(dspy))
         try:
             with dspy.context(lm=task_lm, adapter=_counting_adapter(dspy, meter)):
@@ -115,10 +127,14 @@ class DSPyStrategy(Strategy):
 
     def _metric(self):
         score, target = self.context.metric, self.context.space.target
+        meter = self.context.meter
 
         def metric(example, prediction, trace=None, *args) -> float:
             answer = getattr(prediction, target, None)
-            return score.score(None if answer is None else str(answer), example[target])
+            value = score.score(None if answer is None else str(answer), example[target])
+            if trace is None and meter is not None:  # DSPy passes a trace when bootstrapping
+                self.evaluations.append((meter.spent.lm_calls, value))
+            return value
 
         return metric
 
@@ -131,6 +147,29 @@ class DSPyStrategy(Strategy):
                       if all(f in d for f in space.fields) and space.target in d)
         base = space.key(space.baselines()[0])
         return base.with_(instruction=predictor.signature.instructions, demos=demos)
+
+
+def score_program(program, context: Context, examples) -> tuple[list[float], int]:
+    """Per-example scores of a DSPy program answering in DSPy's own format, as a DSPy user
+    evaluates it (an answer neither of DSPy's adapters can parse scores 0), and how many such
+    parse failures there were. Calls are outside the search budget, like any test scoring."""
+    import dspy
+
+    from ..budget import BudgetMeter
+
+    failures = BudgetMeter()
+    lm = _budgeted_lm(dspy, context.task_model, None, None, proposer=False)
+    target = context.space.target
+    scores = []
+    with dspy.context(lm=lm, adapter=_counting_adapter(dspy, failures)):
+        for example in examples:
+            try:
+                answer = getattr(program(**example.inputs), target, None)
+            except Exception:  # noqa: BLE001 — DSPy raises its parse errors among others
+                answer = None
+            scores.append(context.metric.score(None if answer is None else str(answer),
+                                               example.target))
+    return scores, failures.spent.parse_failures
 
 
 def _feedback(metric):
@@ -199,6 +238,10 @@ def _budgeted_lm(dspy, lm, meter, limit: Optional[int], proposer: bool):
             return await super().acall(*args, **kwargs)
 
     extra = {"api_base": lm.api_base} if lm.api_base else {}
+    if lm.api_key_env:
+        from ..secrets import api_key
+
+        extra["api_key"] = api_key(lm.api_key_env)
     if lm.model.startswith("local/"):
         extra["n_threads"] = lm.threads
     # A task answer in DSPy's format is the answer plus a few field markers; a proposer writes
