@@ -24,7 +24,7 @@ EXAMPLES = """examples:
   promptsearch verify                              exit 3 if a winner regressed
 
 exit codes: 0 ok, 1 error, 2 bad input (one line: file, field, fix), 3 verify found a
-regression, 130 interrupted. `promptsearch COMMAND --help` for each command's options."""
+regression, 4 run stopped by --max-error-rate (results kept), 130 interrupted. `promptsearch COMMAND --help` for each command's options."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override search.strategy")
     run.add_argument("--lm-calls", type=int, metavar="N", help="override search.budget.lm_calls")
     run.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
+    run.add_argument("--max-error-rate", type=float, metavar="R",
+                     help="stop (exit 4, results kept) once this share of calls fails, e.g. 0.2")
     run.add_argument("--quiet", action="store_true", help="no progress display")
 
     validate = sub.add_parser("validate", parents=[common], help="check a task file and its data",

@@ -17,7 +17,8 @@ from .config import load_task
 from .report import leaderboard, run_leaderboard, to_markdown, to_rich_table
 from .runner import prepare
 from .report.render import _p
-from .search.loop import Observer
+from .errors import EXIT_ERROR_RATE
+from .search.loop import ERROR_RATE_STOP, Observer
 
 
 class ProgressObserver(Observer):
@@ -44,6 +45,8 @@ def _with_overrides(task, args):
     if args.lm_calls:
         search = search.model_copy(update={
             "budget": search.budget.model_copy(update={"lm_calls": args.lm_calls})})
+    if args.max_error_rate is not None:
+        search = search.model_copy(update={"max_error_rate": args.max_error_rate})
     return task.model_copy(update={"config": config.model_copy(update={"search": search})})
 
 
@@ -62,6 +65,10 @@ def cmd_run(args, console: Console) -> int:
     store = open_store(args.results, args.storage)
     _print_run(console, task.name, store, result)
     _write_markdown(store, Path(args.results))
+    if result.stopped.startswith(ERROR_RATE_STOP):
+        console.print(f"stopped early: {result.stopped}; everything scored is kept (rerun with "
+                      "--resume once the model answers again)", highlight=False)
+        return EXIT_ERROR_RATE
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 EXIT_BAD_INPUT = 2
 EXIT_REGRESSION = 3
+EXIT_ERROR_RATE = 4  # the search stopped early: too many model calls failed (results kept)
 EXIT_INTERRUPTED = 130
 
 

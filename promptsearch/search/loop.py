@@ -10,6 +10,8 @@ from ..evaluate import KeyScore
 from .base import Candidate, Strategy, rankable
 
 MAX_REPEATS = 50  # consecutive already-scored keys before a strategy is deemed converged
+ERROR_RATE_MIN_CALLS = 20  # judge the error rate only on a meaningful number of calls
+ERROR_RATE_STOP = "error rate"  # how a stop for too many errors begins
 
 
 @dataclass
@@ -30,11 +32,12 @@ class Observer:
 
 
 def optimize(strategy: Strategy, score_dev, meter: BudgetMeter, store, run_id: str,
-             observer: Observer) -> str:
+             observer: Observer, max_error_rate: Optional[float] = None) -> str:
     """Ask, score on dev (`score_dev(key)`: plain or racing), tell, until the budget or the
-    strategy is done. Returns why it stopped."""
+    strategy is done, or (with max_error_rate) too many calls fail. Returns why it stopped."""
     best: Optional[float] = None
     repeats = 0
+    errors = ErrorRate(max_error_rate)
     while meter.can_start_trial():
         candidate = strategy.ask()
         if candidate is None:
@@ -58,7 +61,27 @@ def optimize(strategy: Strategy, score_dev, meter: BudgetMeter, store, run_id: s
             return f"budget: {meter.exhausted_by() or 'limit'}"
         if repeats >= MAX_REPEATS:
             return "converged"
+        if errors.add(result):
+            return errors.reason()
     return f"budget: {meter.exhausted_by() or 'trials'}"
+
+
+class ErrorRate:
+    """Share of dev calls that ended in an error after the LM's retries."""
+
+    def __init__(self, limit: Optional[float]):
+        self.limit, self.calls, self.errors = limit, 0, 0
+
+    def add(self, result: KeyScore) -> bool:
+        """Count a result's calls; True when the run should stop."""
+        self.calls += len(result.scores)
+        self.errors += result.errors
+        return (self.limit is not None and self.calls >= ERROR_RATE_MIN_CALLS
+                and self.errors > self.limit * self.calls)
+
+    def reason(self) -> str:
+        return (f"{ERROR_RATE_STOP} {self.errors}/{self.calls} above search.max_error_rate "
+                f"{self.limit:g}")
 
 
 def _record(store, run_id: str, candidate: Candidate, result: KeyScore) -> None:
