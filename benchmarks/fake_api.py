@@ -105,6 +105,9 @@ def make_handler(latency: float, faults=(), fail_attempts: int = 1, ledger=None)
     ledger = ledger or Ledger(None)
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as hosted APIs do
+        disable_nagle_algorithm = True  # headers and body go out without a delayed-ACK stall
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")

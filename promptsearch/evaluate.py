@@ -4,7 +4,7 @@ prefix), every prediction stored, errors and unparseable answers counted apart f
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -59,29 +59,57 @@ class Evaluator:
 
     def _run_missing(self, key, examples, split, meter, recorded):
         todo = [(position, ex) for position, ex in enumerate(examples) if ex.id not in recorded]
+        if self.concurrency == 1 or len(todo) <= 1:
+            return self._run_serial(key, todo, split, meter)
+        return self._run_concurrent(key, todo, split, meter)
+
+    def _run_serial(self, key, todo, split, meter):
         rows: list[dict] = []
-        for start in range(0, len(todo), self.concurrency):
-            batch = todo[start:start + self.concurrency]
-            granted = _grant(meter, len(batch))
-            new = self._call_batch(key, batch[:granted], split, meter)
-            self.store.add_evaluations(new)  # per batch: an interrupt loses nothing recorded
-            rows += new
-            if granted < len(batch):
+        for position, example in todo:
+            if _grant(meter, 1) == 0:
                 return rows, False
+            row = self._answer(key, example, position, split, meter, self._ask(key, example))
+            self.store.add_evaluations([row])  # one by one: an interrupt loses nothing recorded
+            rows.append(row)
         return rows, True
 
-    def _call_batch(self, key, batch, split, meter) -> list[dict]:
-        if self.concurrency == 1 or len(batch) <= 1:
-            completions = [self._ask(key, example) for _, example in batch]
-        else:
-            with ThreadPoolExecutor(self.concurrency) as pool:
-                completions = list(pool.map(lambda item: self._ask(key, item[1]), batch))
-        rows = []
-        for (position, example), completion in zip(batch, completions):
-            if meter is not None:
-                meter.record(completion.tokens)
-            rows.append(self._row(key, example, position, split, completion))
-        return rows
+    def _run_concurrent(self, key, todo, split, meter):
+        """Keep `concurrency` calls in flight (a sliding window, not batches that wait for
+        their slowest call); rows are stored every `concurrency` answers."""
+        rows, unsaved, pending = [], [], {}
+        queue, granted_all = iter(todo), [True]
+
+        def submit_next(pool) -> None:
+            item = next(queue, None) if granted_all[0] else None
+            if item is None:
+                return
+            if _grant(meter, 1) == 0:
+                granted_all[0] = False
+                return
+            pending[pool.submit(self._ask, key, item[1])] = item
+
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            try:
+                for _ in range(self.concurrency):
+                    submit_next(pool)
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        position, example = pending.pop(future)
+                        unsaved.append(self._answer(key, example, position, split, meter,
+                                                    future.result()))
+                        submit_next(pool)
+                    if len(unsaved) >= self.concurrency:
+                        self.store.add_evaluations(unsaved)
+                        rows, unsaved = rows + unsaved, []
+            finally:  # answers already in hand are recorded even when interrupted
+                self.store.add_evaluations(unsaved)
+        return rows + unsaved, granted_all[0]
+
+    def _answer(self, key, example, position, split, meter, completion: Completion) -> dict:
+        if meter is not None:
+            meter.record(completion.tokens)
+        return self._row(key, example, position, split, completion)
 
     def _ask(self, key: PromptKey, example: Example) -> Completion:
         return ask(self.lm, key, example.inputs, self.max_tokens)
