@@ -145,6 +145,11 @@ def _restore(context: Context, store: Store, run_id: str, evaluator: Evaluator) 
     recorded evaluations (no model call: every example is in the store)."""
     recorded = store.list_candidates(run_id)
     context.first_trial = max((c["trial"] for c in recorded), default=-1) + 1
+    # A key that was being scored when the process died has evaluations but no candidate row,
+    # and the budget snapshot predates them: count them as spent, as the uninterrupted run did.
+    scored = {c["key_id"] for c in recorded}
+    orphans = store.evaluation_counts(run_id, "dev")
+    context.meter.spent.lm_calls += sum(n for key, n in orphans.items() if key not in scored)
     for row in store.ranked_candidates(run_id):
         key = PromptKey.from_dict(store.get_key(row["key_id"]))
         context.pool.add(Candidate(row["trial"], key, row["origin"]),

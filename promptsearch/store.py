@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, Text, create_engine,
-                        event, insert, select, update)
+                        event, func, insert, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -98,6 +98,15 @@ def default_url(results_dir: Path) -> str:
     return f"sqlite:///{(Path(results_dir) / 'promptsearch.db').resolve()}"
 
 
+def driver_url(url: str) -> str:
+    """`postgresql://…` as users write it, with the driver `pip install promptsearch[postgres]`
+    brings (psycopg 3; SQLAlchemy's bare scheme means psycopg2). Optuna gets the same URL."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers (reports) work while a search writes; NORMAL sync is safe under WAL.
     cursor = dbapi_connection.cursor()
@@ -111,6 +120,7 @@ class Store:
     """All reads and writes of recorded state. Each method is one transaction."""
 
     def __init__(self, url: str):
+        url = driver_url(url)
         self.url = url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +190,14 @@ class Store:
                                           evaluations.c.split == split)
         with self.engine.connect() as conn:
             return {row["example_id"]: dict(row) for row in conn.execute(query).mappings()}
+
+    def evaluation_counts(self, run_id: str, split: str) -> dict[str, int]:
+        """Recorded evaluations per key of a run on one split."""
+        query = (select(evaluations.c.key_id, func.count()).where(
+            evaluations.c.run_id == run_id, evaluations.c.split == split)
+            .group_by(evaluations.c.key_id))
+        with self.engine.connect() as conn:
+            return {key_id: count for key_id, count in conn.execute(query)}
 
     # call cache -----------------------------------------------------------------------------
     def cache_get(self, key: str) -> Optional[dict]:

@@ -19,7 +19,7 @@ def test_run_writes_a_lock_file_whose_winner_beats_the_seed(upper_task, fake_mod
     assert lock["task"] == "upper" and lock["model"] == "fake/scripted"
     assert lock["scores"]["test"] == 1.0 and lock["baseline"]["scores"]["test"] == 0.0
     assert lock["scores"]["test_ci"][0] <= 1.0 <= lock["scores"]["test_ci"][1]
-    assert len(lock["key"]["demos"]) >= 1
+    assert lock["key"]["demos"] or lock["key"]["retrieval"]  # the scripted task needs demos
     spent = lock["spent"]
     assert 0 < spent["lm_calls"] <= 120 and spent["test_calls"] > 0
     assert spent["model_calls"] == fake_model.calls

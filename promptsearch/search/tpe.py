@@ -16,6 +16,8 @@ from .base import Candidate, Strategy, rankable
 from .components import add_paraphrases
 from .space import DEMO_COUNTS, DEMO_SETS, Point
 
+STALE = "stale"  # user attr of a trial a killed process left running
+
 
 class TPEStrategy(Strategy):
     name = "tpe"
@@ -30,14 +32,30 @@ class TPEStrategy(Strategy):
         # Frozen here: optuna needs the same choices every trial, while other strategies of an
         # `auto` portfolio keep adding instructions to the shared space.
         self.instruction_count = len(self.context.space.instructions)
-        sampler = optuna.samplers.TPESampler(seed=self.context.seed, multivariate=True,
-                                             n_startup_trials=8)
         self.study = optuna.create_study(
             storage=self.context.storage_url, study_name=self.context.study_name,
-            sampler=sampler, direction="maximize", load_if_exists=True)
+            sampler=self._sampler(), direction="maximize", load_if_exists=True)
         if not self.study.trials and self.enqueue_baselines:
             for point in self.context.space.baselines():
                 self.study.enqueue_trial(point.as_params())
+        self._retry_stale_trials()
+
+    def _retry_stale_trials(self) -> None:
+        """Trials left running by a killed process: ask their points again (first), and fail
+        the stale ones, marked so that they do not count as history."""
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.params:
+                self.study.enqueue_trial(trial.params)
+            # optuna has no public way to mark a trial another process left running
+            self.study._storage.set_trial_user_attr(trial._trial_id, STALE, True)
+            self.study.tell(trial.number, state=TrialState.FAIL)
+
+    def _sampler(self) -> optuna.samplers.TPESampler:
+        """A sampler seeded by (run seed, trials so far): each ask is a function of the history
+        alone, so a run resumed after a crash asks what the uninterrupted run asked."""
+        history = sum(not t.user_attrs.get(STALE) for t in self.study.trials) if self.study else 0
+        return optuna.samplers.TPESampler(seed=self.context.seed * 100_003 + history,
+                                          multivariate=True, n_startup_trials=8)
 
     def distributions(self) -> dict[str, CategoricalDistribution]:
         space = self.context.space
@@ -51,6 +69,7 @@ class TPEStrategy(Strategy):
         }
 
     def ask(self) -> Optional[Candidate]:
+        self.study.sampler = self._sampler()
         trial = self.study.ask(self.distributions())
         point = Point(**{name: trial.params[name] for name in self.distributions()})
         space = self.context.space

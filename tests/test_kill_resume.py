@@ -1,0 +1,101 @@
+"""`kill -9` of a real `promptsearch run` process mid-search, then `run --resume`: the same run
+goes on, no recorded call is made again, no recorded evaluation is lost, and the winner is the
+uninterrupted run's. The model is the fake hosted API, which logs every request it gets."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from benchmarks.fake_api import FakeAPI
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data" / "sentiment"
+
+
+def _task(folder: Path, api_base: str) -> Path:
+    path = folder / "task.yaml"
+    path.write_text(f"""\
+name: killed
+data: {{train: {DATA}/train.jsonl, test: {DATA}/test.jsonl, dev_size: 10, test_size: 20}}
+model: text-completion-openai/fake
+prompt: {{seeds: ["Is the review positive or negative?"], labels: [positive, negative],
+         style: completion}}
+search: {{strategy: tpe, seed: 4, budget: {{lm_calls: 150}}}}
+lm: {{api_base: "{api_base}", api_key_env: FAKE_API_KEY, concurrency: 1}}
+""")
+    return path
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "promptsearch.cli", *args, "--quiet"]
+
+
+def _env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "FAKE_API_KEY": "sk-fake",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
+def _evaluations(results: Path) -> set:
+    with sqlite3.connect(results / "promptsearch.db") as conn:
+        return set(conn.execute("SELECT run_id, key_id, split, example_id, completion "
+                                "FROM ps_evaluations"))
+
+
+def _wait_for_evaluations(results: Path, process, count: int, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if len(_evaluations(results)) >= count:
+                return
+        except sqlite3.OperationalError:  # not created yet
+            pass
+        time.sleep(0.1)
+    pytest.fail("the run ended (or never started) before it could be killed")
+
+
+def _run_to_end(args: list[str], cwd: Path) -> None:
+    done = subprocess.run(args, env=_env(), cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_kill_9_then_resume_loses_nothing_and_repeats_no_call(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    results = tmp_path / "results"
+    with FakeAPI(0.03, log=str(log)) as api:
+        task = _task(tmp_path, api.base_url)
+        process = subprocess.Popen(_cli("run", str(task), "--results", str(results)),
+                                   env=_env(), cwd=tmp_path)
+        _wait_for_evaluations(results, process, 60)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        before = _evaluations(results)
+        _run_to_end(_cli("run", str(task), "--results", str(results), "--resume"), tmp_path)
+    after = _evaluations(results)
+    lock = json.loads((results / "killed" / "best.json").read_text())
+    with FakeAPI(0.0) as api:  # the same search uninterrupted, on its own store
+        fresh = tmp_path / "fresh"
+        _run_to_end(_cli("run", str(_task(fresh_dir(tmp_path), api.base_url)),
+                         "--results", str(fresh)), tmp_path)
+    uninterrupted = json.loads((fresh / "killed" / "best.json").read_text())
+
+    assert before and before <= after  # nothing recorded before the kill is lost
+    assert {row[0] for row in after} == {lock["run_id"]}  # the resumed run is the same run
+    requests = Counter(json.loads(line)["prompt"] for line in log.read_text().splitlines())
+    twice = [prompt for prompt, count in requests.items() if count > 1]
+    assert len(twice) <= 1  # at most the call in flight at the kill went out again
+    assert lock["key_id"] == uninterrupted["key_id"]
+    assert lock["scores"] == uninterrupted["scores"]
+
+
+def fresh_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "uninterrupted"
+    folder.mkdir()
+    return folder
