@@ -9,7 +9,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=O
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 DEMO_TASK ?= benchmarks/tasks/sentiment.yaml
 
-.PHONY: setup browser demo test test-fast clean
+.PHONY: setup browser postgres demo test test-fast clean
 
 $(BIN)/promptsearch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,20 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# The PostgreSQL store tests need a server on 127.0.0.1:5432 (trust auth for user postgres);
+# start the machine's own if it is down. Each test run creates and drops its own database.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { $(SUDO) service postgresql start >/dev/null \
+		|| $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(pg_lsclusters -h | awk 'NR==1{print $$1, $$2}') start; \
+		for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+
 demo: setup
 	$(BIN)/promptsearch run $(DEMO_TASK)
 
-test: setup browser
+test: setup browser postgres
 	$(BIN)/python -m pytest -q
 
-test-fast: setup
+test-fast: setup postgres
 	$(BIN)/python -m pytest -q -m "not model and not browser"
 
 clean:
