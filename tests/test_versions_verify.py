@@ -77,6 +77,7 @@ def test_verify_passes_on_fresh_results_and_fails_with_exit_3_after_a_regression
     lock_file = results / "upper" / "best.json"
     lock = json.loads(lock_file.read_text())
     lock["key"]["demos"] = []  # a deliberate regression: someone dropped the demos
+    lock["key"]["retrieval"] = None
     lock_file.write_text(json.dumps(lock))
     assert main(["verify", "upper", "--results", str(results)]) == EXIT_REGRESSION
     out = capsys.readouterr().out

@@ -1,0 +1,150 @@
+"""promptsearch vs DSPy's optimizers: same model, split, metric and LM-call budget.
+
+    python -m benchmarks.compare [--model local/gemma-3-270m] [--tasks ...] [--budget 300]
+                                 [--contenders ...] [--seeds 0 1] [--dev-size N]
+
+Contenders: the task's seed prompt (no search), promptsearch `auto` and `tpe`, and DSPy's MIPROv2
+(auto="light"), COPRO and BootstrapFewShotWithRandomSearch run through DSPy's own API and format
+(benchmarks/compare_dspy.py). Task and proposer calls count together; test scoring is outside
+the budget for everyone. Appends one row per task × model × contender × seed to
+results/benchmarks/compare.csv as each finishes (rows already there are skipped, so a stopped
+benchmark resumes), the best-dev-vs-calls curves to curves.csv, then rewrites compare.md and
+curves.html (one chart per task and model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from promptsearch import run
+from promptsearch.api import open_store
+from promptsearch.data import load_dataset
+from promptsearch.evaluate import Evaluator
+from promptsearch.runner import prepare
+from promptsearch.stats import bootstrap_ci
+
+from .compare_dspy import run_dspy
+from .compare_report import write_curves_page, write_summary
+from .harness import append_row, done_keys
+from .strategies import configured
+
+CONTENDERS = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro",
+              "dspy-copro", "dspy-bootstrap"]
+COLUMNS = ["task", "model", "contender", "seed", "budget", "dev_size", "test", "test_lo",
+           "test_hi", "lm_calls", "proposer_calls", "tokens", "seconds", "parse_failures",
+           "search_parse_failures", "test_examples", "note"]
+KEY = ("task", "model", "contender", "seed", "budget")
+CURVE_COLUMNS = ["task", "model", "contender", "seed", "budget", "lm_calls", "best_dev"]
+DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translation_en-fr",
+                 "antonyms"]
+
+
+def run_contender(task, contender: str, store, results: Path,
+                  threads: int) -> tuple[dict, list]:
+    if contender == "seed-prompt":
+        return score_seed(task, store, threads), []
+    if contender.startswith("dspy-"):
+        return run_dspy(task, contender.removeprefix("dspy-"), _budget(task), threads)
+    started = time.monotonic()
+    result = run(task, store=store, results_dir=results, threads=threads)
+    return _search_row(result, store, time.monotonic() - started), _search_curve(store, result)
+
+
+def score_seed(task, store, threads: int) -> dict:
+    """The task's first seed prompt as written, no demos: what a user starts from."""
+    prepared = prepare(task, None, threads)
+    prepared.lm.cache = store
+    key = prepared.space.key(prepared.space.baselines()[0])
+    evaluator = Evaluator(prepared.lm, prepared.metric, store, f"compare-seed-{task.name}",
+                          max_tokens=prepared.max_tokens)
+    started = time.monotonic()
+    test = evaluator.score(key, prepared.dataset.test, "test")
+    low, high = bootstrap_ci([s for s in test.scores if s is not None])
+    return {"test": test.score, "test_lo": low, "test_hi": high, "lm_calls": 0,
+            "proposer_calls": 0, "tokens": 0, "seconds": round(time.monotonic() - started, 1),
+            "parse_failures": test.unparseable, "search_parse_failures": 0,
+            "note": "no search; seconds = test scoring"}
+
+
+def _search_row(result, store, seconds: float) -> dict:
+    winner = next(row for row in result.finalists if row["winner"])
+    dev_row = next(c for c in store.ranked_candidates(result.run_id)
+                   if c["key_id"] == winner["key_id"])
+    spent = result.lock["spent"]
+    return {"test": winner["test"], "test_lo": winner["test_lo"], "test_hi": winner["test_hi"],
+            "lm_calls": spent["lm_calls"], "proposer_calls": spent["proposer_calls"],
+            "tokens": spent["tokens"], "seconds": round(seconds, 1),
+            "parse_failures": winner["unparseable"] - dev_row["unparseable"],
+            "search_parse_failures": spent.get("parse_failures", 0),
+            "note": f"winner from {winner['origin']}"}
+
+
+def _search_curve(store, result) -> list[tuple[int, float]]:
+    """Best dev score after each scored candidate, against dev-scoring calls so far (the
+    proposer's calls, in the table, come on top of these)."""
+    points, calls, best = [], 0, None
+    for candidate in store.list_candidates(result.run_id):
+        calls += candidate["lm_calls"]
+        if candidate["status"] == "complete" and candidate["dev_score"] is not None:
+            best = candidate["dev_score"] if best is None else max(best, candidate["dev_score"])
+            points.append((calls, best))
+    return points
+
+
+def _budget(task) -> int:
+    return task.config.search.budget.lm_calls
+
+
+def _task_for(name: str, contender: str, args, seed: int):
+    strategy = contender.removeprefix("promptsearch-") if contender.startswith("promptsearch-") \
+        else "random"
+    task = configured(name, strategy, args.budget, seed, None, model=args.model,
+                      threads=args.threads, dev_size=args.dev_size)
+    if not args.test_size:
+        return task
+    data = task.config.data.model_copy(update={"test_size": args.test_size})
+    return task.model_copy(update={"config": task.config.model_copy(update={"data": data})})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="local/gemma-3-270m")
+    parser.add_argument("--tasks", nargs="*", default=DEFAULT_TASKS)
+    parser.add_argument("--contenders", nargs="*", choices=CONTENDERS, default=CONTENDERS)
+    parser.add_argument("--budget", type=int, default=300, help="LM calls per contender (≤ 400)")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--dev-size", type=int, help="dev examples instead of the task's")
+    parser.add_argument("--test-size", type=int, help="cap on test examples (smoke runs)")
+    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
+    parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+    args = parser.parse_args()
+    csv_path, curves_path = args.out / "compare.csv", args.out / "curves.csv"
+    done = done_keys(csv_path, KEY)
+    store = open_store(args.out / "store")
+    model = args.model.removeprefix("local/")
+    for seed in args.seeds:
+        for name in args.tasks:
+            for contender in args.contenders:
+                if (name, model, contender, str(seed), str(args.budget)) in done:
+                    continue
+                task = _task_for(name, contender, args, seed)
+                fields, points = run_contender(task, contender, store, args.out / "runs",
+                                               args.threads)
+                common = {"task": name, "model": model, "contender": contender, "seed": seed,
+                          "budget": args.budget}
+                for calls, best in points:
+                    append_row(curves_path, {**common, "lm_calls": calls, "best_dev": best},
+                               CURVE_COLUMNS)
+                dataset = load_dataset(task)
+                append_row(csv_path, {**common, "dev_size": len(dataset.dev),
+                                      "test_examples": len(dataset.test), **fields}, COLUMNS)
+                print(f"{name} {model} {contender} seed {seed}: test {fields['test']:.3f}, "
+                      f"{fields['lm_calls']} calls, {fields['seconds']} s", flush=True)
+    write_summary(csv_path, args.out / "compare.md")
+    write_curves_page(curves_path, args.out / "curves.html")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""compare.md (test score per task × contender, per model, then every row) and curves.html
+(best dev score vs LM calls, one chart per task and model) from the compare benchmark's CSVs."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from html import escape
+from pathlib import Path
+
+from promptsearch.report.svg import Series, line_chart
+
+from .harness import markdown_table, read_rows
+
+ORDER = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro", "dspy-copro",
+         "dspy-bootstrap"]
+DETAIL = ["task", "model", "contender", "seed", "budget", "dev_size", "test", "test_lo",
+          "test_hi", "lm_calls", "proposer_calls", "tokens", "seconds", "parse_failures",
+          "search_parse_failures", "note"]
+
+
+def _number(text: str) -> float:
+    return float(text) if text not in ("", None) else float("nan")
+
+
+def _cell(rows: list[dict]) -> str:
+    """Mean test score over seeds (± spread when there are several) and the mean calls used."""
+    tests = [_number(r["test"]) for r in rows]
+    calls = statistics.mean(_number(r["lm_calls"]) for r in rows)
+    spread = f" ±{statistics.stdev(tests):.2f}" if len(tests) > 1 else ""
+    failures = sum(int(_number(r["parse_failures"]) or 0) for r in rows)
+    flag = f", {failures} unparsed" if failures else ""
+    return f"{statistics.mean(tests):.2f}{spread} ({calls:.0f} calls{flag})"
+
+
+def pivot(rows: list[dict], model: str) -> str:
+    mine = [r for r in rows if r["model"] == model]
+    contenders = [c for c in ORDER if any(r["contender"] == c for r in mine)]
+    grouped: dict[tuple, list[dict]] = defaultdict(list)
+    for row in mine:
+        grouped[(row["task"], row["contender"])].append(row)
+    lines = []
+    for task in sorted({r["task"] for r in mine}):
+        line = {"task": task}
+        for contender in contenders:
+            cell = grouped.get((task, contender))
+            line[contender] = _cell(cell) if cell else "–"
+        lines.append(line)
+    means = {"task": "**mean test** (tasks with every contender)"}
+    complete = [t for t in {r["task"] for r in mine}
+                if all(grouped.get((t, c)) for c in contenders)]
+    for contender in contenders:
+        values = [statistics.mean(_number(r["test"]) for r in grouped[(t, contender)])
+                  for t in complete]
+        means[contender] = f"{statistics.mean(values):.3f}" if values else "–"
+    return markdown_table(lines + [means], ["task"] + contenders)
+
+
+def write_summary(csv_path: Path, md_path: Path) -> None:
+    rows = read_rows(csv_path)
+    parts = ["# promptsearch vs DSPy optimizers at an equal LM-call budget\n",
+             "`python -m benchmarks.compare` · test score of each contender's final prompt "
+             "(95% bootstrap CI in compare.csv), LM calls it spent searching (task + proposer, "
+             "test scoring excluded for all), and answers on test that could not be parsed. "
+             "DSPy contenders answer the test set in DSPy's own format, as a DSPy user's "
+             "program would. Budget curves: curves.html.\n"]
+    for model in sorted({r["model"] for r in rows}):
+        parts += [f"\n## {model}\n", pivot(rows, model)]
+    parts += ["\n## Every row\n", markdown_table(rows, DETAIL, {
+        c: (lambda r, c=c: f"{_number(r[c]):.3f}") for c in ("test", "test_lo", "test_hi")})]
+    md_path.write_text("\n".join(parts))
+
+
+def write_curves_page(csv_path: Path, html_path: Path) -> None:
+    if not csv_path.exists():
+        return
+    rows = read_rows(csv_path)
+    charts = []
+    for task, model in sorted({(r["task"], r["model"]) for r in rows}):
+        series = []
+        for contender in ORDER:
+            for seed in sorted({r["seed"] for r in rows}):
+                points = [(_number(r["lm_calls"]), _number(r["best_dev"])) for r in rows
+                          if (r["task"], r["model"], r["contender"], r["seed"]) ==
+                          (task, model, contender, seed)]
+                if points:
+                    series.append(Series(f"{contender} s{seed}", points))
+        charts.append(line_chart(series, f"{task} · {model}", "LM calls spent (dev scoring)",
+                                 "best dev score so far"))
+    body = "\n".join(f"<figure>{chart}</figure>" for chart in charts)
+    html_path.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Budget curves</title>"
+        "<style>body{font-family:sans-serif;margin:2em}figure{display:inline-block}</style>"
+        f"</head><body><h1>{escape('Best dev score vs LM calls')}</h1>{body}</body></html>")

@@ -1,0 +1,62 @@
+"""The benchmark harnesses keep working: tiny runs of compare and throughput."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPARE_NUMERIC = ("test", "test_lo", "test_hi", "lm_calls", "tokens", "seconds",
+                   "parse_failures")
+
+
+def _bench(*args: str, out: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    return subprocess.run([sys.executable, "-m", *args, "--out", str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=1200)
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_latency_bound_backend_is_reached_through_litellm_and_scales(tmp_path):
+    from benchmarks.throughput import measure_latency, write
+
+    rows = measure_latency(tmp_path, examples=24, latency=0.1, levels=(1, 8))
+    write(rows, tmp_path / "out")
+    written = _rows(tmp_path / "out" / "throughput.csv")
+    assert [r["measurement"] for r in written] == [
+        "latency-bound backend, concurrency 1", "latency-bound backend, concurrency 8"]
+    assert all(", 0 errors" in r["setting"] for r in written)
+    assert float(written[0]["seconds"]) >= 24 * 0.1  # every call really waited on the server
+    assert float(written[1]["ratio"]) > 2
+    assert all(float(r["peak_rss_mib"]) > 0 for r in written)
+    assert "| measurement |" in (tmp_path / "out" / "throughput.md").read_text()
+
+
+@pytest.mark.model
+def test_compare_harness_writes_its_columns_and_resumes(tmp_path):
+    args = ("benchmarks.compare", "--tasks", "first_word_letter", "--budget", "40",
+            "--dev-size", "8", "--test-size", "20", "--contenders", "seed-prompt", "promptsearch-tpe",
+            "dspy-bootstrap")
+    first = _bench(*args, out=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    rows = _rows(tmp_path / "compare.csv")
+    assert [r["contender"] for r in rows] == ["seed-prompt", "promptsearch-tpe",
+                                              "dspy-bootstrap"]
+    for row in rows:
+        assert row["task"] == "first_word_letter" and row["model"] == "gemma-3-270m"
+        values = {c: float(row[c]) for c in COMPARE_NUMERIC}
+        assert values["test_lo"] <= values["test"] <= values["test_hi"]
+        assert values["lm_calls"] <= 40
+    assert float(rows[0]["lm_calls"]) == 0 and float(rows[1]["lm_calls"]) > 0
+    assert float(rows[2]["lm_calls"]) > 0  # counted at the provider as DSPy made them
+    assert (tmp_path / "curves.csv").exists() and "<svg" in (tmp_path / "curves.html").read_text()
+    assert "promptsearch-tpe" in (tmp_path / "compare.md").read_text()
+    again = _bench(*args, out=tmp_path)
+    assert again.returncode == 0 and len(_rows(tmp_path / "compare.csv")) == 3  # resumed: done
