@@ -3,10 +3,17 @@
 Each arm is a strategy sharing one space, cache, budget and candidate pool, so a key found by
 one arm is the carrier another arm mutates, and TPE learns from every arm's scores. The reward of
 an arm's step is the rise of the best dev score it caused per LM call it cost (dev scoring + its
-proposer calls). After the seed baselines and a few random draws (something to climb from),
-every arm is tried once, cheapest first; then UCB1 on the mean reward picks. Racing is on by
-default for `auto` (config.SearchSpec.racing_on), so a clearly worse candidate costs a third of
-the dev set, not all of it.
+proposer calls).
+
+At a few hundred LM calls a search scores only 10-20 keys, so `auto` spends them where they pay
+on small models: after the seed baselines it explores with draws from a prior over the space
+(many demos and retrieved demos are drawn more often: PriorDraws) until EXPLORE_SHARE of the
+budget is spent; then UCB1 on the mean reward picks among local search, TPE and more prior draws.
+The proposer-driven arms (APE, ProTeGi, OPRO, EvoPrompt) join from the start when the proposer is
+a different model than the task model (a stronger writer), otherwise only once the cheap arms
+stall: a small model paraphrasing its own prompts rarely beats a fresh draw (results/strategies.md).
+Racing is on by default for `auto` (config.SearchSpec.racing_on), so a clearly worse candidate
+costs a third of the dev set, not all of it.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ from .base import Candidate, Strategy, rankable
 from .components import add_paraphrases
 from .llm_strategies import APEStrategy, EvolutionStrategy, OPROStrategy, ProTeGiStrategy
 from .local_search import LocalSearch
-from .random_search import RandomStrategy
+from .random_search import PriorDraws
 from .tpe import TPEStrategy
 
 EXPLORATION = 0.5
-WARMUP_DRAWS = 3  # random keys scored before the bandit starts
+EXPLORE_SHARE = 0.4  # of the LM-call budget spent on prior draws before the bandit starts
+WARMUP_DRAWS = 3     # prior draws before the bandit when the budget has no LM-call limit
+STALL = 4            # pulls without a new best dev score that let same-model proposer arms in
 
 
 class AutoStrategy(Strategy):
@@ -32,7 +41,9 @@ class AutoStrategy(Strategy):
         super().__init__(context)
         self.arms: list[Strategy] = []
         self.tpe: Optional[TPEStrategy] = None
-        self.random: Optional[RandomStrategy] = None
+        self.random: Optional[PriorDraws] = None
+        self.waiting: list[Strategy] = []  # proposer arms that join once the cheap arms stall
+        self.since_gain = 0
         self.pulls: dict[str, int] = {}
         self.rewards: dict[str, float] = {}
         self.trial = context.first_trial
@@ -41,20 +52,22 @@ class AutoStrategy(Strategy):
 
     def setup(self) -> None:
         add_paraphrases(self.context)
-        self.random = RandomStrategy(self.context)
+        self.random = PriorDraws(self.context)
         self.tpe = TPEStrategy(self.context)
-        self.arms = [LocalSearch(self.context), self.tpe]
-        if self.context.proposer is not None:
-            self.arms += [cls(self.context) for cls in
-                          (APEStrategy, ProTeGiStrategy, OPROStrategy, EvolutionStrategy)]
-        self.arms.append(self.random)
-        for arm in self.arms:
+        self.arms = [LocalSearch(self.context), self.tpe, self.random]
+        context = self.context
+        if context.proposer is not None:
+            writers = [cls(context) for cls in
+                       (APEStrategy, ProTeGiStrategy, OPROStrategy, EvolutionStrategy)]
+            stronger = context.task_model is None or context.proposer is not context.task_model
+            (self.arms if stronger else self.waiting).extend(writers)
+        for arm in self.arms + self.waiting:
             arm.enqueue_baselines = False
             arm.setup()
         self._baselines = self.random._queue  # the seeds, scored first as the baseline
         self.random._queue = []
-        self.pulls = {arm.name: 0 for arm in self.arms}
-        self.rewards = {arm.name: 0.0 for arm in self.arms}
+        self.pulls = {arm.name: 0 for arm in self.arms + self.waiting}
+        self.rewards = {arm.name: 0.0 for arm in self.arms + self.waiting}
 
     def ask(self) -> Optional[Candidate]:
         space = self.context.space
@@ -88,10 +101,21 @@ class AutoStrategy(Strategy):
             gain = result.score - (before or 0.0)
         self.pulls[arm.name] += 1
         self.rewards[arm.name] += max(0.0, gain) / max(1, calls) * 100
+        if not self._exploring():  # a stall is the bandit's cheap arms finding nothing
+            self.since_gain = 0 if gain > 0 else self.since_gain + 1
+
+    def _exploring(self) -> bool:
+        meter = self.context.meter
+        if meter is None or meter.lm_calls is None:
+            return self.pulls[self.random.name] < WARMUP_DRAWS
+        return meter.spent.lm_calls < EXPLORE_SHARE * meter.lm_calls
 
     def _choose(self) -> Strategy:
-        if self.pulls[self.random.name] < WARMUP_DRAWS:
+        if self._exploring():
             return self.random
+        if self.waiting and self.since_gain >= STALL:
+            self.arms.extend(self.waiting)
+            self.waiting = []
         for arm in self.arms:
             if self.pulls[arm.name] == 0:
                 return arm
@@ -113,5 +137,5 @@ class AutoStrategy(Strategy):
         return 0 if meter is None else meter.spent.lm_calls
 
     def close(self) -> None:
-        for arm in self.arms:
+        for arm in self.arms + self.waiting:
             arm.close()

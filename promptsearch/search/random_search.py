@@ -9,6 +9,9 @@ from .base import Candidate, Strategy
 from .components import add_paraphrases
 from .space import DEMO_COUNTS, DEMO_SETS, Point
 
+PRIOR_DEMO_WEIGHTS = (1, 1, 2, 4, 6)  # for DEMO_COUNTS (0, 1, 2, 4, 8)
+PRIOR_RETRIEVED = 0.4  # plus its share of the uniform choice among the selections
+
 
 class RandomStrategy(Strategy):
     name = "random"
@@ -31,11 +34,33 @@ class RandomStrategy(Strategy):
 
     def _draw(self, trial: int) -> Point:
         # Each draw derives from (seed, trial number) alone, so a rerun retraces it.
-        rng = random.Random(f"random:{self.context.seed}:{trial}")
+        rng = random.Random(f"{self.name}:{self.context.seed}:{trial}")
         space = self.context.space
         return Point(rng.randrange(len(space.instructions)), rng.randrange(len(space.formats)),
-                     rng.choice(DEMO_COUNTS), rng.choice(space.selections),
+                     self._demo_count(rng), self._selection(rng),
                      rng.randrange(DEMO_SETS), rng.randrange(len(space.verbalizers)))
+
+    def _demo_count(self, rng: random.Random) -> int:
+        return rng.choice(DEMO_COUNTS)
+
+    def _selection(self, rng: random.Random) -> str:
+        return rng.choice(self.context.space.selections)
 
     def tell(self, candidate, result) -> None:
         """Random search learns nothing from scores."""
+
+
+class PriorDraws(RandomStrategy):
+    """Random draws from a prior instead of the uniform: small base models follow examples far
+    better than instructions (Brown et al., 2020), and examples similar to the input help most
+    (Liu et al., 2022, kNN demo retrieval; measured here in results/demos_ab.md), so many demos
+    and retrieved demos are drawn more often. Every point keeps a non-zero chance."""
+
+    name = "prior"
+
+    def _demo_count(self, rng: random.Random) -> int:
+        return rng.choices(DEMO_COUNTS, weights=PRIOR_DEMO_WEIGHTS)[0]
+
+    def _selection(self, rng: random.Random) -> str:
+        selections = self.context.space.selections
+        return "retrieved" if rng.random() < PRIOR_RETRIEVED else rng.choice(selections)
