@@ -139,7 +139,8 @@ def measure_rerun(folder: Path) -> list[dict]:
 
 def measure_latency(folder: Path, examples: int, latency: float,
                     levels=(1, 4, 16)) -> list[dict]:
-    _, prepared, chosen = _sentiment(examples)
+    _, prepared, _ = _sentiment(0)
+    chosen = (prepared.dataset.test + prepared.dataset.pool)[:examples]
     key = prepared.space.key(Point(0, 0, 2, "random", 0, 0))
     rows, base = [], None
     os.environ.setdefault("OPENAI_API_KEY", "sk-fake-benchmark")  # the fake server ignores it
@@ -148,6 +149,7 @@ def measure_latency(folder: Path, examples: int, latency: float,
         for level in levels:
             store = _fresh_store(folder, f"latency-{level}")
             lm = LM(FAKE_MODEL, cache=store, api_base=api.base_url)
+            lm.complete(prompt="warm-up", max_tokens=1)  # connect: steady state is measured
             evaluator = Evaluator(lm, prepared.metric, store, "bench",
                                   max_tokens=prepared.max_tokens, concurrency=level)
             with peak_rss() as peak:
@@ -227,6 +229,8 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=100, help="test examples per pass")
     parser.add_argument("--rounds", type=int, default=3, help="alternating overhead rounds")
     parser.add_argument("--latency", type=float, default=0.2, help="fake backend seconds/call")
+    parser.add_argument("--latency-calls", type=int, default=192,
+                        help="calls per concurrency level on the fake backend")
     parser.add_argument("--parts", nargs="*", choices=PARTS, default=list(PARTS))
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
     args = parser.parse_args()
@@ -240,7 +244,7 @@ def main() -> None:
         if "rerun" in args.parts:
             rows += measure_rerun(folder)
         if "latency" in args.parts:
-            rows += measure_latency(folder, min(args.examples, 96), args.latency)
+            rows += measure_latency(folder, args.latency_calls, args.latency)
     write(rows, args.out)
     for row in rows:
         print(f"{row['measurement']}: {row['calls_per_s']} calls/s"

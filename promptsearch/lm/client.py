@@ -170,7 +170,7 @@ class LM:
     def _call(self, request: dict) -> Completion:
         import litellm
 
-        register(litellm, LOCAL_MODELS)
+        register(litellm, LOCAL_MODELS, self.model)
         # litellm prints a "Give Feedback / Get Help" banner to stdout on every failed call;
         # errors here are retried, counted and reported by promptsearch instead.
         litellm.suppress_debug_info = True

@@ -180,10 +180,26 @@ def make_provider(models: LocalModels):
 _REGISTRATION = threading.Lock()
 
 
-def register(litellm_module, models: LocalModels) -> None:
-    """Add the `local` provider to litellm once per process (litellm's own plugin mechanism)."""
+_PRICED: set[str] = set()
+
+
+def register(litellm_module, models: LocalModels, model: str | None = None) -> None:
+    """Add the `local` provider to litellm once per process (litellm's own plugin mechanism),
+    and give `model`, if local, its price: zero. Unpriced, litellm's cost lookup tries some
+    2,000 name patterns on every call (~15% of a short call's time on the embedded model)."""
     with _REGISTRATION:
         providers = litellm_module.custom_provider_map
         if not any(entry.get("provider") == PROVIDER for entry in providers):
             litellm_module.custom_provider_map = providers + [
                 {"provider": PROVIDER, "custom_handler": make_provider(models)}]
+        if model and model.startswith(PROVIDER + "/") and model not in _PRICED:
+            _PRICED.add(model)
+            quiet = logging.getLogger("LiteLLM")  # it warns that a custom price has no cache rate
+            level = quiet.level
+            quiet.setLevel(logging.ERROR)
+            try:
+                litellm_module.register_model({model: {
+                    "input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
+                    "litellm_provider": PROVIDER, "mode": "completion"}})
+            finally:
+                quiet.setLevel(level)
