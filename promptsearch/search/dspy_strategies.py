@@ -14,7 +14,7 @@ from typing import Optional
 
 from ..errors import BudgetExhausted
 from ..key import Demo, PromptKey
-from .base import Candidate, Strategy
+from .base import Candidate, Context, Strategy
 
 log = logging.getLogger("promptsearch")
 OPTIMIZERS = ("mipro", "copro", "bootstrap", "gepa")
