@@ -30,7 +30,7 @@ from promptsearch.search.space import Point
 from promptsearch.store import Store, default_url
 
 from .fake_api import FakeAPI
-from .harness import markdown_table
+from .harness import append_row, markdown_table
 from .strategies import configured
 
 COLUMNS = ["measurement", "setting", "calls", "seconds", "calls_per_s", "ratio", "target",
@@ -211,8 +211,6 @@ def _row(measurement, setting, calls, seconds, ratio="", target="", met="", peak
 
 
 def write(rows: list[dict], out: Path) -> None:
-    from .harness import append_row
-
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "throughput.csv"
     csv_path.unlink(missing_ok=True)  # every ratio comes from one run: no rows carried over

@@ -53,7 +53,8 @@ class TPEStrategy(Strategy):
     def _sampler(self) -> optuna.samplers.TPESampler:
         """A sampler seeded by (run seed, trials so far): each ask is a function of the history
         alone, so a run resumed after a crash asks what the uninterrupted run asked."""
-        history = sum(not t.user_attrs.get(STALE) for t in self.study.trials) if self.study else 0
+        trials = self.study.get_trials(deepcopy=False) if self.study else []  # read-only here
+        history = sum(not t.user_attrs.get(STALE) for t in trials)
         return optuna.samplers.TPESampler(seed=self.context.seed * 100_003 + history,
                                           multivariate=True, n_startup_trials=8)
 
