@@ -66,6 +66,10 @@ class BudgetMeter:
             self.spent.proposer_calls += proposer
             self.spent.framework_calls += framework
 
+    def calls_spent(self) -> int:
+        """Search-time calls spent by the whole run (a shared run's meter counts every worker)."""
+        return self.spent.lm_calls
+
     def snapshot(self) -> dict:
         self.spent.seconds = self.elapsed()
         return self.spent.as_dict()

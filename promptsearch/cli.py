@@ -24,7 +24,12 @@ EXAMPLES = """examples:
   promptsearch verify                              exit 3 if a winner regressed
 
 exit codes: 0 ok, 1 error, 2 bad input (one line: file, field, fix), 3 verify found a
-regression, 4 run stopped by --max-error-rate (results kept), 130 interrupted. `promptsearch COMMAND --help` for each command's options."""
+regression, 4 run stopped by --max-error-rate (results kept), 130 interrupted.
+`promptsearch COMMAND --help` for each command's options.
+
+one search, many processes (any number of workers, on any machine that reaches the database):
+  promptsearch run task.yaml --storage postgresql://USER@HOST/DB --workers 0
+  promptsearch worker task.yaml --storage postgresql://USER@HOST/DB"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-error-rate", type=float, metavar="R",
                      help="stop (exit 4, results kept) once this share of calls fails, e.g. 0.2")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.add_argument("--workers", type=int, metavar="N",
+                     help="share the search with worker processes: start N of them here (0: "
+                          "start none, `promptsearch worker` joins from anywhere), wait for the "
+                          "budget to be spent, then score the finalists and write the lock")
+    run.add_argument("--run", metavar="RUN_ID", help="with --workers: the shared run to join")
+    _worker_command(sub, common)
 
     validate = sub.add_parser("validate", parents=[common], help="check a task file and its data",
                               description="Check TASK (schema, data, templates, metric) "
@@ -82,6 +93,29 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("task", help="task name (or path to a best.json)")
     _app_commands(sub, common)
     return parser
+
+
+def _worker_command(sub, common) -> None:
+    worker = sub.add_parser(
+        "worker", parents=[common], help="join a shared search (many processes, one run)",
+        description="Join the search of `promptsearch run TASK --workers 0` on the same store "
+                    "(PostgreSQL for several machines), or start it if this worker comes "
+                    "first: ask for candidates, score them, share results and the call cache, "
+                    "until the run's budget is spent.")
+    worker.add_argument("task", help="path to task.yaml (the coordinator's, with its overrides)")
+    worker.add_argument("--run", metavar="RUN_ID",
+                        help="the run to join (default: the latest unfinished run of this task "
+                             "config and seed, else a new one)")
+    worker.add_argument("--strategy", choices=STRATEGIES, help="override search.strategy")
+    worker.add_argument("--lm-calls", type=int, metavar="N",
+                        help="override search.budget.lm_calls")
+    worker.add_argument("--max-error-rate", type=float, metavar="R",
+                        help="this worker stops once this share of its calls fails")
+    worker.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
+    worker.add_argument("--heartbeat", type=float, default=5.0, metavar="S",
+                        help="seconds between heartbeats; a worker 3 beats late is dead and its "
+                             "key is finished by another (default: 5)")
+    worker.add_argument("--quiet", action="store_true", help="no progress display")
 
 
 def _app_commands(sub, common) -> None:

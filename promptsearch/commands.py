@@ -19,6 +19,8 @@ from .runner import prepare
 from .report.render import _p
 from .errors import EXIT_ERROR_RATE
 from .search.loop import ERROR_RATE_STOP, Observer
+from .store import default_url
+from .workers import coordinate, work
 
 
 class ProgressObserver(Observer):
@@ -59,8 +61,11 @@ def cmd_run(args, console: Console) -> int:
     with Progress(*columns, console=Console(stderr=True), disable=args.quiet,
                   transient=False) as progress:
         observer = ProgressObserver(progress, task.config.search.budget.lm_calls)
-        result = run(task, results_dir=args.results, storage=args.storage, resume=args.resume,
-                     observer=observer, threads=args.threads)
+        if args.workers is None:
+            result = run(task, results_dir=args.results, storage=args.storage,
+                         resume=args.resume, observer=observer, threads=args.threads)
+        else:
+            result = _coordinate(task, args, observer)
         observer.on_phase("done")
     store = open_store(args.results, args.storage)
     _print_run(console, task.name, store, result)
@@ -69,6 +74,42 @@ def cmd_run(args, console: Console) -> int:
         console.print(f"stopped early: {result.stopped}; everything scored is kept (rerun with "
                       "--resume once the model answers again)", highlight=False)
         return EXIT_ERROR_RATE
+    return 0
+
+
+def _coordinate(task, args, observer):
+    """`run --workers N`: this process coordinates a shared run (and starts N workers)."""
+    prepared = prepare(task, None, args.threads)
+    storage = args.storage or default_url(Path(args.results))
+    store = open_store(args.results, storage)
+    prepared.lm.cache = prepared.proposer.cache = store
+    spawn = [str(args.workers), args.task, "--results", args.results, "--storage", storage,
+             *_override_args(args)]
+    return coordinate(prepared, store, Path(args.results), run_id=args.run, observer=observer,
+                      spawn=spawn, threads=args.threads)
+
+
+def _override_args(args) -> list[str]:
+    """The command-line overrides a spawned worker must share with its coordinator."""
+    pairs = (("--strategy", args.strategy), ("--lm-calls", args.lm_calls),
+             ("--max-error-rate", args.max_error_rate))
+    return [item for flag, value in pairs if value is not None for item in (flag, str(value))]
+
+
+def cmd_worker(args, console: Console) -> int:
+    task = _with_overrides(load_task(args.task), args)
+    prepared = prepare(task, None, args.threads)  # all input checked before the store is touched
+    store = open_store(args.results, args.storage)
+    prepared.lm.cache = prepared.proposer.cache = store
+    columns = [TextColumn("[bold]worker"), MofNCompleteColumn(),
+               TextColumn("LM calls · {task.fields[trials]} candidates · best dev "
+                          "{task.fields[best]}"), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), disable=args.quiet) as progress:
+        observer = ProgressObserver(progress, None)
+        result = work(prepared, store, run_id=args.run, heartbeat_s=args.heartbeat,
+                      observer=observer)
+    console.print(f"worker {result.worker_id or '-'} of run {result.run_id}: {result.trials} "
+                  f"candidates, {result.lm_calls} LM calls; {result.stopped}", highlight=False)
     return 0
 
 

@@ -57,6 +57,12 @@ class Evaluator:
         return self._summarise(key, examples, recorded, rows, complete,
                                time.monotonic() - started)
 
+    def recorded(self, key: PromptKey, examples: Sequence[Example], split: str) -> KeyScore:
+        """The key's score from stored answers alone, never calling the model: complete only
+        when every example's answer is stored (another worker's results, read back)."""
+        recorded = self.store.get_evaluations(self.run_id, key.id, split)
+        return self._summarise(key, examples, recorded, [], True, 0.0)
+
     def _run_missing(self, key, examples, split, meter, recorded):
         todo = [(position, ex) for position, ex in enumerate(examples) if ex.id not in recorded]
         if self.concurrency == 1 or len(todo) <= 1:

@@ -35,7 +35,8 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
         tested[row["key_id"]] = _test(store, evaluator, prepared, row["key_id"])
     meter.spent.test_calls += sum(score.lm_calls for score in tested.values())
     # DSPy calls bypass promptsearch's cache (DSPy's own cache is off): each reached the model.
-    meter.spent.model_calls = _model_calls(prepared) + meter.spent.framework_calls
+    # (+=: a shared run's meter arrives holding its workers' model calls)
+    meter.spent.model_calls += model_calls(prepared) + meter.spent.framework_calls
     rows = [_row(row, tested, baseline, row is ranked[0]) for row in finalists]
     lock = _lock(prepared, store, run_id, ranked[0], baseline, tested, meter)
     version = versions.record(store, prepared.task.name, prepared.task.config.model, run_id, lock)
@@ -62,7 +63,8 @@ def _test(store, evaluator, prepared, key_id: str) -> KeyScore:
     return evaluator.score(key, prepared.dataset.test, "test", meter=None)
 
 
-def _model_calls(prepared) -> int:
+def model_calls(prepared) -> int:
+    """Calls this process's models answered (cache misses)."""
     calls = prepared.lm.counter.model_calls
     return calls + (prepared.proposer.counter.model_calls if prepared.proposer is not prepared.lm
                     else 0)

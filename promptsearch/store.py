@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional
 from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, Text, create_engine,
                         event, func, insert, select, update)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 metadata = MetaData()
 
@@ -107,6 +107,19 @@ def driver_url(url: str) -> str:
     return url
 
 
+def create_tables(tables: MetaData, engine: Engine, tries: int = 5) -> None:
+    """CREATE TABLE IF NOT EXISTS, from processes that may start at the same moment: on
+    PostgreSQL the loser of a concurrent create fails on a catalogue constraint; try again."""
+    for attempt in range(tries):
+        try:
+            tables.create_all(engine)
+            return
+        except (IntegrityError, ProgrammingError, OperationalError):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers (reports) work while a search writes; NORMAL sync is safe under WAL.
     cursor = dbapi_connection.cursor()
@@ -127,7 +140,7 @@ class Store:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        create_tables(metadata, self.engine)
 
     # keys -----------------------------------------------------------------------------------
     def put_key(self, key_id: str, body: dict) -> None:

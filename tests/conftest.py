@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,30 @@ search:
   budget: {lm_calls: 120}
   seed: 3
 """)
+
+
+POSTGRES = os.environ.get("PS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture(scope="module")
+def database():
+    """A fresh PostgreSQL database for one test module, dropped afterwards."""
+    import psycopg
+
+    name = f"promptsearch_test_{os.getpid()}_{time.time_ns()}"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{POSTGRES}/{name}"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def cli(*args: str) -> list[str]:
+    """A `promptsearch` command line for a child process (quiet: no progress display)."""
+    return [sys.executable, "-m", "promptsearch.cli", *args, "--quiet"]
+
+
+def child_env() -> dict:
+    """The environment of a `promptsearch` child process that reaches the fake API."""
+    return {**os.environ, "PYTHONPATH": str(REPO), "FAKE_API_KEY": "sk-fake",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True"}

@@ -26,7 +26,7 @@ def _auto(task_path, separate_proposer: bool) -> AutoStrategy:
 def _step(auto: AutoStrategy, score: float) -> str:
     """One ask/tell with a made-up dev score; the arm that proposed (None: a baseline)."""
     candidate = auto.ask()
-    arm = auto._pending[candidate.trial][0]
+    arm = auto._pending[id(candidate)][0]
     auto.context.meter.spent.lm_calls += 10
     result = KeyScore(candidate.key.id, score, [score] * 10, [None] * 10, lm_calls=10)
     auto.context.pool.add(candidate, result)

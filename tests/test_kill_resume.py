@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.fake_api import FakeAPI
+from conftest import child_env, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data" / "sentiment"
@@ -32,15 +32,6 @@ search: {{strategy: tpe, seed: 4, budget: {{lm_calls: 150}}}}
 lm: {{api_base: "{api_base}", api_key_env: FAKE_API_KEY, concurrency: 1}}
 """)
     return path
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "promptsearch.cli", *args, "--quiet"]
-
-
-def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "FAKE_API_KEY": "sk-fake",
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
 
 def _evaluations(results: Path) -> set:
@@ -62,7 +53,7 @@ def _wait_for_evaluations(results: Path, process, count: int, limit: float = 120
 
 
 def _run_to_end(args: list[str], cwd: Path) -> None:
-    done = subprocess.run(args, env=_env(), cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(args, env=child_env(), cwd=cwd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -71,18 +62,18 @@ def test_kill_9_then_resume_loses_nothing_and_repeats_no_call(tmp_path):
     results = tmp_path / "results"
     with FakeAPI(0.03, log=str(log)) as api:
         task = _task(tmp_path, api.base_url)
-        process = subprocess.Popen(_cli("run", str(task), "--results", str(results)),
-                                   env=_env(), cwd=tmp_path)
+        process = subprocess.Popen(cli("run", str(task), "--results", str(results)),
+                                   env=child_env(), cwd=tmp_path)
         _wait_for_evaluations(results, process, 60)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         before = _evaluations(results)
-        _run_to_end(_cli("run", str(task), "--results", str(results), "--resume"), tmp_path)
+        _run_to_end(cli("run", str(task), "--results", str(results), "--resume"), tmp_path)
     after = _evaluations(results)
     lock = json.loads((results / "killed" / "best.json").read_text())
     with FakeAPI(0.0) as api:  # the same search uninterrupted, on its own store
         fresh = tmp_path / "fresh"
-        _run_to_end(_cli("run", str(_task(fresh_dir(tmp_path), api.base_url)),
+        _run_to_end(cli("run", str(_task(fresh_dir(tmp_path), api.base_url)),
                          "--results", str(fresh)), tmp_path)
     uninterrupted = json.loads((fresh / "killed" / "best.json").read_text())
 

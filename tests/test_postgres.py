@@ -1,31 +1,13 @@
 """The store and optuna's study on the PostgreSQL server (127.0.0.1:5432 here and in CI; a fresh
 database per test run, dropped afterwards), with `postgresql://` URLs as users write them."""
 
-import os
-import time
-
 import pytest
 
 from promptsearch import run
 from promptsearch.api import open_store
 from promptsearch.report import run_leaderboard
 
-SERVER = os.environ.get("PS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def database():
-    import psycopg
-
-    name = f"promptsearch_test_{os.getpid()}_{int(time.time())}"
-    admin = SERVER.replace("postgresql://", "postgresql://", 1) + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{SERVER}/{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def test_a_search_records_everything_in_postgres_and_reruns_from_its_cache(

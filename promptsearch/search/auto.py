@@ -64,17 +64,16 @@ class AutoStrategy(Strategy):
         for arm in self.arms + self.waiting:
             arm.enqueue_baselines = False
             arm.setup()
-        self._baselines = self.random._queue  # the seeds, scored first as the baseline
-        self.random._queue = []
+        self._baselines = self.context.space.baselines()  # the seeds, scored first
         self.pulls = {arm.name: 0 for arm in self.arms + self.waiting}
         self.rewards = {arm.name: 0.0 for arm in self.arms + self.waiting}
 
     def ask(self) -> Optional[Candidate]:
         space = self.context.space
-        if self._baselines:
-            point = self._baselines.pop(0)
+        point = self._baseline()
+        if point is not None:
             candidate = Candidate(self.trial, space.key(point), space.origin(point), point)
-            self._pending[self.trial] = (None, None, 0)
+            self._pending[id(candidate)] = (None, None, 0)
         else:
             arm = self._choose()
             before = self._best_score()
@@ -84,12 +83,20 @@ class AutoStrategy(Strategy):
                 return None
             proposer_calls = self._spent_calls() - calls_before
             candidate.trial = self.trial
-            self._pending[self.trial] = (arm, before, proposer_calls)
+            self._pending[id(candidate)] = (arm, before, proposer_calls)
         self.trial += 1
         return candidate
 
+    def _baseline(self):
+        """The next seed baseline, if any is left; a worker of a shared run scores the seeds at
+        trials 0, 1, ... of the run, as one process does."""
+        if self.context.trial is None:
+            return self._baselines.pop(0) if self._baselines else None
+        trial = self.context.trial
+        return self._baselines[trial] if trial < len(self._baselines) else None
+
     def tell(self, candidate: Candidate, result) -> None:
-        arm, before, proposer_calls = self._pending.pop(candidate.trial, (None, None, 0))
+        arm, before, proposer_calls = self._pending.pop(id(candidate), (None, None, 0))
         if rankable(result) and arm is not self.tpe and self.tpe is not None:
             self.tpe.observe(candidate.point, result.score, candidate.origin)
         if arm is None:
@@ -108,7 +115,7 @@ class AutoStrategy(Strategy):
         meter = self.context.meter
         if meter is None or meter.lm_calls is None:
             return self.pulls[self.random.name] < WARMUP_DRAWS
-        return meter.spent.lm_calls < EXPLORE_SHARE * meter.lm_calls
+        return meter.calls_spent() < EXPLORE_SHARE * meter.lm_calls
 
     def _choose(self) -> Strategy:
         if self._exploring():
@@ -135,6 +142,10 @@ class AutoStrategy(Strategy):
     def _spent_calls(self) -> int:
         meter = self.context.meter
         return 0 if meter is None else meter.spent.lm_calls
+
+    def heartbeat(self) -> None:
+        if self.tpe is not None:
+            self.tpe.heartbeat()
 
     def close(self) -> None:
         for arm in self.arms + self.waiting:

@@ -77,6 +77,11 @@ class Context:
     task_model: Any = None     # the task's LM (strategies that run another framework need it)
     first_trial: int = 0       # a resumed run numbers its new trials after the recorded ones
     metric: Any = None         # promptsearch.metrics.Metric
+    # Set only in a worker of a shared run: the run-wide number of the trial being asked for
+    # (strategies draw from it, so workers do not all ask the same thing), and the worker's
+    # heartbeat interval (TPE then fails other workers' stale trials by optuna's heartbeat).
+    trial: Optional[int] = None
+    heartbeat_s: Optional[float] = None
 
 
 class Strategy(ABC):

@@ -35,35 +35,65 @@ def optimize(strategy: Strategy, score_dev, meter: BudgetMeter, store, run_id: s
              observer: Observer, max_error_rate: Optional[float] = None) -> str:
     """Ask, score on dev (`score_dev(key)`: plain or racing), tell, until the budget or the
     strategy is done, or (with max_error_rate) too many calls fail. Returns why it stopped."""
-    best: Optional[float] = None
-    repeats = 0
-    errors = ErrorRate(max_error_rate)
-    while meter.can_start_trial():
-        candidate = strategy.ask()
-        if candidate is None:
-            return "strategy finished"
-        store.put_key(candidate.key.id, candidate.key.to_dict())
+    return SearchLoop(strategy, score_dev, meter, store, run_id, observer,
+                      max_error_rate).run()
+
+
+class SearchLoop:
+    """The loop of one process; a worker of a shared run overrides how a trial begins (a
+    reservation in the shared budget) and ends."""
+
+    def __init__(self, strategy: Strategy, score_dev, meter: BudgetMeter, store, run_id: str,
+                 observer: Observer, max_error_rate: Optional[float] = None):
+        self.strategy, self.score_dev, self.meter = strategy, score_dev, meter
+        self.store, self.run_id, self.observer = store, run_id, observer
+        self.errors = ErrorRate(max_error_rate)
+        self.best: Optional[float] = None
+        self.repeats = 0
+
+    def run(self) -> str:
+        while self.meter.can_start_trial():
+            candidate = self.next_candidate()
+            if candidate is None:
+                return "strategy finished"
+            stop = self.trial(candidate)
+            if stop:
+                return stop
+        return f"budget: {self.meter.exhausted_by() or 'trials'}"
+
+    def next_candidate(self) -> Optional[Candidate]:
+        return self.strategy.ask()
+
+    def trial(self, candidate: Candidate, tell: bool = True) -> Optional[str]:
+        """Score one candidate on dev and record it; a reason to stop, or None. `tell`: the
+        strategy asked for it (a worker also finishes keys a dead worker left)."""
+        self.store.put_key(candidate.key.id, candidate.key.to_dict())
         try:
-            result = score_dev(candidate.key)
+            result = self.score_dev(candidate.key)
         except KeyboardInterrupt:
-            strategy.tell(candidate, None)
+            if tell:
+                self.strategy.tell(candidate, None)
             raise
-        meter.spent.trials += 1
-        _record(store, run_id, candidate, result)
-        strategy.context.pool.add(candidate, result)
-        strategy.tell(candidate, result)
-        store.update_run(run_id, spent=meter.snapshot())
-        if rankable(result) and (best is None or result.score > best):
-            best = result.score
-        observer.on_trial(TrialResult(candidate, result, best), meter)
-        repeats = repeats + 1 if result.lm_calls == 0 else 0
+        self.meter.spent.trials += 1
+        _record(self.store, self.run_id, candidate, result)
+        self.strategy.context.pool.add(candidate, result)
+        if tell:
+            self.strategy.tell(candidate, result)
+        self.save_spent()
+        if rankable(result) and (self.best is None or result.score > self.best):
+            self.best = result.score
+        self.observer.on_trial(TrialResult(candidate, result, self.best), self.meter)
+        self.repeats = self.repeats + 1 if result.lm_calls == 0 else 0
         if not result.complete:
-            return f"budget: {meter.exhausted_by() or 'limit'}"
-        if repeats >= MAX_REPEATS:
+            return f"budget: {self.meter.exhausted_by() or 'limit'}"
+        if self.repeats >= MAX_REPEATS:
             return "converged"
-        if errors.add(result):
-            return errors.reason()
-    return f"budget: {meter.exhausted_by() or 'trials'}"
+        if self.errors.add(result):
+            return self.errors.reason()
+        return None
+
+    def save_spent(self) -> None:
+        self.store.update_run(self.run_id, spent=self.meter.snapshot())
 
 
 class ErrorRate:

@@ -57,7 +57,8 @@ class ProposingStrategy(Strategy):
     # helpers for subclasses -------------------------------------------------------------------
     def rng(self, purpose: str) -> random.Random:
         """Every random choice derives from (task seed, strategy, trial number, purpose)."""
-        return random.Random(f"{self.name}:{self.context.seed}:{self.trial}:{purpose}")
+        trial = self.trial if self.context.trial is None else self.context.trial
+        return random.Random(f"{self.name}:{self.context.seed}:{trial}:{purpose}")
 
     def call_seed(self, purpose: str) -> int:
         return self.rng(purpose).randrange(2 ** 31)

@@ -15,6 +15,7 @@ PRIOR_RETRIEVED = 0.4  # plus its share of the uniform choice among the selectio
 
 class RandomStrategy(Strategy):
     name = "random"
+    enqueue_baselines = True  # auto scores the baselines itself
 
     def __init__(self, context):
         super().__init__(context)
@@ -23,14 +24,23 @@ class RandomStrategy(Strategy):
 
     def setup(self) -> None:
         add_paraphrases(self.context)
-        self._queue = self.context.space.baselines()
+        self._queue = self.context.space.baselines() if self.enqueue_baselines else []
 
     def ask(self) -> Optional[Candidate]:
         space = self.context.space
-        point = self._queue.pop(0) if self._queue else self._draw(self._trial)
+        if self.context.trial is not None:  # a worker: trial n asks what one process asks at n
+            point = self._shared_point(self.context.trial)
+        else:
+            point = self._queue.pop(0) if self._queue else self._draw(self._trial)
         candidate = Candidate(self._trial, space.key(point), space.origin(point), point)
         self._trial += 1
         return candidate
+
+    def _shared_point(self, trial: int) -> Point:
+        baselines = self.context.space.baselines()
+        if trial < len(baselines) and self.enqueue_baselines:
+            return baselines[trial]
+        return self._draw(trial)
 
     def _draw(self, trial: int) -> Point:
         # Each draw derives from (seed, trial number) alone, so a rerun retraces it.

@@ -10,11 +10,14 @@ from typing import Optional
 
 import optuna
 from optuna.distributions import CategoricalDistribution
+from optuna.storages import RetryFailedTrialCallback
 from optuna.trial import TrialState
 
 from .base import Candidate, Strategy, rankable
 from .components import add_paraphrases
 from .space import DEMO_COUNTS, DEMO_SETS, Point
+
+MISSED_HEARTBEATS = 3  # as promptsearch.shared_run: a worker this many beats late is dead
 
 STALE = "stale"  # user attr of a trial a killed process left running
 
@@ -26,6 +29,7 @@ class TPEStrategy(Strategy):
     def __init__(self, context):
         super().__init__(context)
         self.study: Optional[optuna.Study] = None
+        self._running: Optional[optuna.Trial] = None
 
     def setup(self) -> None:
         add_paraphrases(self.context)
@@ -33,12 +37,25 @@ class TPEStrategy(Strategy):
         # `auto` portfolio keep adding instructions to the shared space.
         self.instruction_count = len(self.context.space.instructions)
         self.study = optuna.create_study(
-            storage=self.context.storage_url, study_name=self.context.study_name,
+            storage=self._storage(), study_name=self.context.study_name,
             sampler=self._sampler(), direction="maximize", load_if_exists=True)
-        if not self.study.trials and self.enqueue_baselines:
+        if not self.study.trials and self.enqueue_baselines and self.context.trial is None:
             for point in self.context.space.baselines():
                 self.study.enqueue_trial(point.as_params())
-        self._retry_stale_trials()
+        if self.context.heartbeat_s is None:  # one process: whatever is running is stale
+            self._retry_stale_trials()
+
+    def _storage(self):
+        """The store's URL; for a worker of a shared run, with optuna's heartbeat: a trial whose
+        worker stopped beating is failed and asked again (RetryFailedTrialCallback)."""
+        beat = self.context.heartbeat_s
+        if beat is None:
+            return self.context.storage_url
+        interval = max(1, round(beat))
+        return optuna.storages.RDBStorage(
+            self.context.storage_url, heartbeat_interval=interval,
+            grace_period=MISSED_HEARTBEATS * interval,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=3))
 
     def _retry_stale_trials(self) -> None:
         """Trials left running by a killed process: ask their points again (first), and fail
@@ -55,8 +72,11 @@ class TPEStrategy(Strategy):
         alone, so a run resumed after a crash asks what the uninterrupted run asked."""
         trials = self.study.get_trials(deepcopy=False) if self.study else []  # read-only here
         history = sum(not t.user_attrs.get(STALE) for t in trials)
+        if self.context.trial is not None:  # workers asking at once must not draw alike
+            history = self.context.trial
         return optuna.samplers.TPESampler(seed=self.context.seed * 100_003 + history,
-                                          multivariate=True, n_startup_trials=8)
+                                          multivariate=True, n_startup_trials=8,
+                                          constant_liar=self.context.heartbeat_s is not None)
 
     def distributions(self) -> dict[str, CategoricalDistribution]:
         space = self.context.space
@@ -70,8 +90,12 @@ class TPEStrategy(Strategy):
         }
 
     def ask(self) -> Optional[Candidate]:
+        if self.context.heartbeat_s is not None:
+            optuna.storages.fail_stale_trials(self.study)
         self.study.sampler = self._sampler()
         trial = self.study.ask(self.distributions())
+        self._running = trial
+        self.heartbeat()
         point = Point(**{name: trial.params[name] for name in self.distributions()})
         space = self.context.space
         return Candidate(trial.number, space.key(point), space.origin(point), point, trial)
@@ -84,7 +108,14 @@ class TPEStrategy(Strategy):
             params=point.as_params(), distributions=self.distributions(), value=score,
             user_attrs={"observed_from": origin}))
 
+    def heartbeat(self) -> None:
+        """Tell optuna the trial in progress is alive (a worker's heartbeat thread calls this)."""
+        trial = self._running
+        if self.context.heartbeat_s is not None and trial is not None:
+            self.study._storage.record_heartbeat(trial._trial_id)
+
     def tell(self, candidate: Candidate, result) -> None:
+        self._running = None
         if rankable(result):
             self.study.tell(candidate.handle, result.score)
         elif result is not None and result.pruned:

@@ -1,0 +1,92 @@
+"""The shared run's bookkeeping on its own (SQLite; PostgreSQL in test_workers.py): the global
+budget under racing reservations, trial numbering, claims, dead workers and their adoption."""
+
+import threading
+import time
+
+from promptsearch.shared_run import SharedRun
+from promptsearch.store import Store
+
+
+def _run(tmp_path, budget: dict, run_id: str = "r-1") -> SharedRun:
+    store = Store(f"sqlite:///{tmp_path / 'shared.db'}")
+    shared_run = SharedRun(store, run_id)
+    shared_run.open(budget)
+    return shared_run
+
+
+def test_racing_reservations_never_exceed_the_budget_and_number_trials_once(tmp_path):
+    first = _run(tmp_path, {"lm_calls": 95})
+    numbers, lock = [], threading.Lock()
+
+    def worker() -> None:
+        shared_run = SharedRun(Store(f"sqlite:///{tmp_path / 'shared.db'}"), "r-1")
+        worker_id = shared_run.join(heartbeat_s=30)
+        while True:
+            status, turn = shared_run.reserve(worker_id, 10, trial=True)
+            if status == "wait":
+                time.sleep(0.01)
+                continue
+            if status != "ok":
+                return
+            with lock:
+                numbers.append(turn.number)
+            shared_run.settle(worker_id, reserved=10, used=7, tokens=0, spent={})
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    totals = first.totals()
+    assert sorted(numbers) == list(range(len(numbers)))  # each number handed out once
+    assert totals["calls"] <= 95 and totals["reserved"] == 0
+    assert totals["calls"] == 7 * len(numbers) and 95 - totals["calls"] < 10  # nothing wasted
+
+
+def test_a_worker_that_waits_gets_what_another_gives_back(tmp_path):
+    shared_run = _run(tmp_path, {"lm_calls": 15})
+    a, b = shared_run.join(30), shared_run.join(30)
+    assert shared_run.reserve(a, 10, trial=True)[0] == "ok"
+    assert shared_run.reserve(b, 10, trial=True) == ("wait", None)  # only a's hold is in the way
+    shared_run.settle(a, reserved=10, used=4, tokens=0, spent={})
+    status, turn = shared_run.reserve(b, 10, trial=True)
+    assert status == "ok" and turn.number == 1
+    shared_run.settle(b, reserved=10, used=10, tokens=0, spent={})
+    assert shared_run.reserve(a, 10, trial=True) == ("lm_calls", None)  # 14 spent, none held
+
+
+def test_a_dead_worker_s_key_is_adopted_and_its_hold_counts_as_spent(tmp_path):
+    shared_run = _run(tmp_path, {"lm_calls": 100})
+    dead, alive = shared_run.join(heartbeat_s=0.05), shared_run.join(heartbeat_s=30)
+    status, turn = shared_run.reserve(dead, 10, trial=True)
+    assert shared_run.claim(dead, "key-a", turn.number, "random")
+    assert not shared_run.claim(alive, "key-a", 5, "random")  # being scored by another
+    time.sleep(0.2)  # three heartbeats missed
+    status, adopted = shared_run.reserve(alive, 10, trial=True)
+    assert status == "ok" and adopted.adopted_key == "key-a" and adopted.number == turn.number
+    states = {row["worker_id"]: row for row in shared_run.list_workers()}
+    assert states[dead]["state"] == "dead" and states[dead]["calls"] == 10
+    shared_run.release("key-a")
+    assert shared_run.claim(alive, "key-a", 7, "random")  # a scored key may be re-read freely
+    status, fresh = shared_run.reserve(alive, 10, trial=True)
+    assert fresh.adopted_key is None and fresh.number == 1  # numbering went on where it was
+
+
+def test_only_one_worker_is_charged_for_the_strategy_set_up(tmp_path):
+    shared_run = _run(tmp_path, {"lm_calls": 100})
+    a, b = shared_run.join(30), shared_run.join(30)
+    assert shared_run.first_setup(a) is True
+    assert shared_run.charge_setup(a, 4) is True
+    assert shared_run.first_setup(b) is False  # a's set-up is done: b repeats it from the cache
+    assert shared_run.charge_setup(b, 4) is False
+    assert shared_run.totals()["calls"] == 4
+
+
+def test_trial_and_status_limits_stop_reservations(tmp_path):
+    shared_run = _run(tmp_path, {"lm_calls": None, "trials": 2})
+    worker = shared_run.join(30)
+    assert [shared_run.reserve(worker, 5, trial=True)[0] for _ in range(3)] == \
+        ["ok", "ok", "trials"]
+    shared_run.set_status("finalizing")
+    assert shared_run.reserve(worker, 1, trial=False) == ("finished", None)

@@ -1,0 +1,157 @@
+"""Many processes, one run, on PostgreSQL (a fresh database per module): three `promptsearch
+worker` processes and a `run --workers 0` coordinator, started workers first. The model is the
+fake hosted API, which logs every request, so a call made twice is seen where it happens."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from benchmarks.fake_api import FakeAPI
+from conftest import DATA, child_env, cli
+from promptsearch.store import driver_url
+
+pytestmark = pytest.mark.postgres
+DEV_SIZE = 10
+
+
+def _task(folder: Path, api_base: str, strategy: str, budget: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "task.yaml"
+    path.write_text(f"""\
+name: shared
+data: {{train: {DATA}/sentiment/train.jsonl, test: {DATA}/sentiment/test.jsonl,
+       dev_size: {DEV_SIZE}, test_size: 20}}
+model: text-completion-openai/fake
+prompt: {{seeds: ["Is the review positive or negative?"], labels: [positive, negative],
+         style: completion}}
+search: {{strategy: {strategy}, seed: 5, budget: {{lm_calls: {budget}}}}}
+lm: {{api_base: "{api_base}", api_key_env: FAKE_API_KEY, concurrency: 1}}
+""")
+    return path
+
+
+def _start(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(cli(*args), env=child_env(), cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _finish(process: subprocess.Popen, limit: float = 300) -> str:
+    out, err = process.communicate(timeout=limit)
+    assert process.returncode == 0, err[-2000:]
+    return out
+
+
+def _rows(database: str, query: str) -> list:
+    engine = create_engine(driver_url(database))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(query)))
+    finally:
+        engine.dispose()
+
+
+def _requests(log: Path) -> Counter:
+    return Counter(json.loads(line)["prompt"] for line in log.read_text().splitlines())
+
+
+def _single_process_lock(tmp_path: Path, strategy: str, budget: int) -> dict:
+    with FakeAPI(0.0) as api:
+        task = _task(tmp_path / "single", api.base_url, strategy, budget)
+        _finish(_start("run", str(task), "--results", str(tmp_path / "single" / "results"),
+                       cwd=tmp_path))
+    return json.loads((tmp_path / "single" / "results" / "shared" / "best.json").read_text())
+
+
+def test_three_workers_share_one_run_and_find_the_single_process_winner(database, tmp_path):
+    log = tmp_path / "requests.jsonl"
+    results = tmp_path / "results"
+    with FakeAPI(0.1, log=str(log)) as api:
+        task = _task(tmp_path, api.base_url, "random", 200)
+        common = (str(task), "--storage", database, "--results", str(results))
+        workers = [_start("worker", *common, cwd=tmp_path) for _ in range(3)]
+        time.sleep(1)  # the workers first: start order does not matter
+        coordinator = _start("run", *common, "--workers", "0", cwd=tmp_path)
+        outputs = [_finish(worker) for worker in workers]
+        board = _finish(coordinator)
+    lock = json.loads((results / "shared" / "best.json").read_text())
+    run_id = lock["run_id"]
+
+    assert all(run_id in out for out in outputs) and "winner" in board
+    requests = _requests(log)
+    assert max(requests.values()) == 1  # no model call made twice, by any process
+    evaluations = _rows(database, "SELECT key_id, example_id, split FROM ps_evaluations "
+                                  f"WHERE run_id = '{run_id}' AND split = 'dev'")
+    assert len(evaluations) == len(set(evaluations))
+    candidates = _rows(database, "SELECT trial, key_id, status, examples FROM ps_candidates "
+                                 f"WHERE run_id = '{run_id}' ORDER BY trial")
+    per_key = Counter(key for key, _, _ in evaluations)
+    for _, key_id, status, examples in candidates:  # no result missing
+        assert status == "complete" and examples == DEV_SIZE == per_key[key_id]
+    assert {key for _, key, _, _ in candidates} == set(per_key)
+    claims = _rows(database, f"SELECT state FROM ps_claims WHERE run_id = '{run_id}'")
+    assert {state for (state,) in claims} == {"done"}
+    workers = _rows(database, "SELECT calls, spent FROM ps_workers "
+                              f"WHERE run_id = '{run_id}'")
+    assert len(workers) == 3 and all(spent["trials"] > 0 for _, spent in workers)
+    assert sum(calls for calls, _ in workers) <= 200  # the budget is global
+    single = _single_process_lock(tmp_path, "random", 200)
+    assert lock["key_id"] == single["key_id"] and lock["scores"] == single["scores"]
+
+
+def test_a_killed_worker_s_trial_is_finished_by_another_and_nothing_is_lost(database, tmp_path):
+    log = tmp_path / "requests.jsonl"
+    results = tmp_path / "results"
+    with FakeAPI(0.1, log=str(log)) as api:
+        task = _task(tmp_path, api.base_url, "tpe", 240)
+        common = (str(task), "--storage", database, "--results", str(results), "--heartbeat",
+                  "1")
+        victim, *others = [_start("worker", *common, cwd=tmp_path) for _ in range(3)]
+        key_id = _wait_mid_trial(database, victim.pid)
+        before = set(_rows(database, "SELECT run_id, key_id, example_id, completion "
+                                     "FROM ps_evaluations"))
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        coordinator = _start("run", *common[:5], "--workers", "0", cwd=tmp_path)
+        for process in others:
+            _finish(process)
+        _finish(coordinator)
+    run_id = json.loads((results / "shared" / "best.json").read_text())["run_id"]
+    after = set(_rows(database, "SELECT run_id, key_id, example_id, completion "
+                                "FROM ps_evaluations"))
+    assert before <= after  # nothing the killed worker recorded is lost
+    finished = _rows(database, "SELECT status, examples FROM ps_candidates "
+                               f"WHERE run_id = '{run_id}' AND key_id = '{key_id}'")
+    assert ("complete", DEV_SIZE) in finished  # its key was finished by another worker
+    assert sum(count > 1 for count in _requests(log).values()) <= 1  # at most its call in flight
+    states = {state for (state,) in _rows(database, "SELECT state FROM ps_workers "
+                                                     f"WHERE run_id = '{run_id}'")}
+    assert states == {"dead", "done"}
+    retried = _rows(database, "SELECT count(*) FROM trial_system_attributes "
+                              "WHERE key = 'failed_trial'")
+    assert retried[0][0] >= 1  # optuna's heartbeat failed its trial and asked it again
+
+
+def _wait_mid_trial(database: str, pid: int, limit: float = 120) -> str:
+    """The key the worker with this pid is scoring, once it has some answers recorded."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            rows = _rows(database, "SELECT c.key_id, count(e.example_id) FROM ps_claims c "
+                                   "JOIN ps_evaluations e ON e.key_id = c.key_id AND "
+                                   "e.run_id = c.run_id AND e.split = 'dev' "
+                                   f"WHERE c.state = 'running' AND c.worker_id LIKE '%-{pid}-%' "
+                                   "GROUP BY c.key_id")
+        except Exception:  # tables not created yet
+            rows = []
+        for key_id, answered in rows:
+            if 2 <= answered < DEV_SIZE - 2:
+                return key_id
+        time.sleep(0.05)
+    pytest.fail("the worker never got into a trial")
