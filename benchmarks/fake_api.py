@@ -152,8 +152,8 @@ class FakeAPI:
     """The server as a child process; `with FakeAPI(0.2) as api: api.base_url`."""
 
     def __init__(self, latency: float, faults: str = "", fail_attempts: int = 1,
-                 log: str | None = None):
-        self.args = ["--latency", str(latency), "--faults", faults,
+                 log: str | None = None, port: int = 0):
+        self.args = ["--latency", str(latency), "--faults", faults, "--port", str(port),
                      "--fail-attempts", str(fail_attempts)] + (["--log", log] if log else [])
         self.process: subprocess.Popen | None = None
         self.base_url = ""

@@ -16,15 +16,18 @@ import argparse
 import hashlib
 import json
 import os
+import socket
 import tempfile
+import threading
 from collections import defaultdict
 from pathlib import Path
 
 from sqlalchemy import select
 
 from promptsearch import run
+from promptsearch.errors import PromptsearchError
 from promptsearch.key import PromptKey
-from promptsearch.runner import prepare
+from promptsearch.runner import execute, prepare
 from promptsearch.store import Store, default_url, evaluations
 
 from .fake_api import FAULTS, FakeAPI
@@ -36,13 +39,18 @@ SHARES = {"rate_limit": 0.06, "server_error": 0.06, "timeout": 0.03, "drop": 0.0
           "garbage": 0.06, "empty": 0.06}
 RETRIES = 3
 BACKOFF = 0.05  # seconds before the first retry (then doubling): a test-sized wait
+UP_FOR, OUTAGE = 0.5, 1.0  # refused: the server restarts after UP_FOR s, down for OUTAGE s
+REFUSED_BACKOFF = 0.4      # first wait 0.2-0.4 s, then doubling: the retries outlast OUTAGE
+REFUSED_LATENCY = 0.03
 
 
-def faulty_task(api_base: str, budget: int, key_env: str):
+def faulty_task(api_base: str, budget: int, key_env: str, backoff: float = BACKOFF,
+                concurrency: int | None = None):
     task = configured("sentiment", "random", budget, 0, False, dev_size=15)
     config = task.config
     lm = config.lm.model_copy(update={"api_base": api_base, "timeout": 1.0, "retries": RETRIES,
-                                      "api_key_env": key_env, "backoff": BACKOFF})
+                                      "api_key_env": key_env, "backoff": backoff,
+                                      "concurrency": concurrency})
     prompt = config.prompt.model_copy(update={"style": "completion"})  # one prompt per call
     config = config.model_copy(update={"model": "text-completion-openai/fake", "lm": lm,
                                        "prompt": prompt})
@@ -99,6 +107,83 @@ def _client_outcomes(task, store, run_id: str) -> dict[str, str]:
     return outcomes
 
 
+def refused(folder: Path, budget: int, persistent: bool, key_env: str = "FAKE_API_KEY") -> dict:
+    """Connection refused: nothing listens at the API's address, for OUTAGE seconds mid-run
+    (the server restarts; transient) or at all (persistent). Refused requests never reach a
+    server, so this row is counted at the client: calls whose first request failed, requests
+    sent again, and calls made for an evaluation that left no recorded row (lost)."""
+    port = _free_port()
+    # four calls in flight, several of them meet the outage
+    task = faulty_task(f"http://127.0.0.1:{port}/v1", budget, key_env, REFUSED_BACKOFF, 4)
+    prepared = prepare(task, None)
+    store = Store(default_url(folder / "results"))
+    prepared.lm.cache = prepared.proposer.cache = store
+    with Outage(port, persistent) as outage:
+        if not persistent:  # litellm's first call imports for a second: not part of the run
+            prepared.lm.complete(prompt="warm-up", max_tokens=1)
+            prepared.lm.counter = type(prepared.lm.counter)()
+            outage.begin()
+        try:
+            result = execute(prepared, store, folder / "results")
+            test_calls, run_id = result.lock["spent"]["test_calls"], result.run_id
+        except PromptsearchError:  # persistent: no key got a single answer
+            test_calls, run_id = 0, store.list_runs()[-1]["id"]
+    counter = prepared.lm.counter
+    return {"scenario": "persistent" if persistent else "transient", "fault": "refused",
+            "injected": counter.retried_calls, "retried": counter.retries,
+            "recovered": counter.retried_calls - counter.errors, "errors": counter.errors,
+            "lost": _unrecorded(store, run_id, test_calls)}
+
+
+def _unrecorded(store, run_id: str, test_calls: int) -> int:
+    """Evaluation calls the run made (dev, per candidate, and test) without a recorded row."""
+    dev_calls = sum(c["lm_calls"] for c in store.list_candidates(run_id))
+    with store.engine.connect() as conn:
+        rows = [r.split for r in conn.execute(select(evaluations.c.split)
+                                              .where(evaluations.c.run_id == run_id))]
+    return (dev_calls - rows.count("dev")) + (test_calls - rows.count("test"))
+
+
+class Outage:
+    """The fake API on `port`, down from UP_FOR seconds for OUTAGE seconds (a restart); with
+    `persistent`, never up."""
+
+    def __init__(self, port: int, persistent: bool):
+        self.port, self.persistent = port, persistent
+        self.api: FakeAPI | None = None
+        self.timers: list[threading.Timer] = []
+
+    def __enter__(self) -> "Outage":
+        if not self.persistent:
+            self._start()
+        return self
+
+    def begin(self) -> None:
+        """The clock starts: down after UP_FOR seconds, back OUTAGE seconds later."""
+        self.timers = [threading.Timer(UP_FOR, self._stop),
+                       threading.Timer(UP_FOR + OUTAGE, self._start)]
+        for timer in self.timers:
+            timer.start()
+
+    def _start(self) -> None:
+        self.api = FakeAPI(REFUSED_LATENCY, port=self.port).__enter__()
+
+    def _stop(self) -> None:
+        self.api.__exit__(None, None, None)
+
+    def __exit__(self, *exc) -> None:
+        for timer in self.timers:
+            timer.join()
+        if self.api is not None and self.api.process.poll() is None:
+            self._stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=120, help="dev LM calls per scenario")
@@ -109,6 +194,8 @@ def main() -> None:
     for persistent in (False, True):
         with tempfile.TemporaryDirectory() as scratch:
             rows += scenario(Path(scratch), persistent, args.budget)[0]
+        with tempfile.TemporaryDirectory() as scratch:
+            rows.append(refused(Path(scratch), args.budget, persistent))
     csv_path = args.out / "faults.csv"
     csv_path.unlink(missing_ok=True)
     for row in rows:
@@ -118,7 +205,12 @@ def main() -> None:
         "Counts are prompts (one model call each) whose first request met the fault; "
         f"the LM retries {RETRIES} times with backoff (Retry-After honoured). Transient: each "
         "faulty prompt fails once. Persistent: each fails every time, so it must end as an "
-        "error counted on its key (never scored as a right or wrong answer).\n\n"
+        "error counted on its key (never scored as a right or wrong answer). refused: "
+        f"nothing listens at the API's address — for {OUTAGE:g} s mid-run while the server "
+        "restarts (transient; retries wait longer, up to 2.8 s), or at all (persistent); "
+        "refused requests never reach the server, so that row is counted at the client "
+        "(calls whose first request failed; lost = evaluation calls without a recorded "
+        "row).\n\n"
         + markdown_table(rows, COLUMNS))
     print(markdown_table(rows, COLUMNS))
 

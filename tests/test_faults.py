@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.fake_api import FakeAPI
-from benchmarks.faults import scenario
+from benchmarks.faults import refused, scenario
 from promptsearch.cli import main
 from promptsearch.errors import EXIT_ERROR_RATE
 
@@ -27,6 +27,19 @@ def test_transient_faults_are_all_recovered_by_retries(tmp_path, fake_key):
     assert all(row["recovered"] == row["injected"] for row in rows), rows
     assert all(row["lost"] == 0 and row["errors"] == 0 for row in rows), rows
     assert result.lock["spent"]["lm_calls"] == 40
+
+
+def test_connection_refused_while_the_server_restarts_is_retried_until_it_answers(
+        tmp_path, fake_key):
+    row = refused(tmp_path, budget=60, persistent=False)
+    assert row["injected"] > 0 and row["recovered"] == row["injected"], row
+    assert row["retried"] >= row["injected"] and row["errors"] == 0 and row["lost"] == 0, row
+
+
+def test_connection_refused_for_good_ends_as_counted_errors_nothing_lost(tmp_path, fake_key):
+    row = refused(tmp_path, budget=20, persistent=True)
+    assert row["injected"] == row["errors"] > 0 and row["recovered"] == 0, row
+    assert row["retried"] == 3 * row["injected"] and row["lost"] == 0, row
 
 
 def test_persistent_faults_are_counted_as_errors_never_as_answers(tmp_path, fake_key):
