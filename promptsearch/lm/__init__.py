@@ -1,4 +1,5 @@
-"""Model access. Every call goes through litellm; `local/*` models run in-process on llama.cpp."""
+"""Model access: hosted models through litellm; `local/*` models run in-process on llama.cpp
+(called directly by promptsearch, and through litellm's `local` provider by DSPy)."""
 
 from .client import LM, LOCAL_MODELS, Completion
 from .local import register
