@@ -16,6 +16,7 @@ from .lm.client import LM, Completion
 from .metrics import Metric
 
 LABEL_MAX_TOKENS = 8
+SAVE_EVERY = 8  # evaluation rows per store transaction
 
 
 @dataclass
@@ -70,14 +71,23 @@ class Evaluator:
         return self._run_concurrent(key, todo, split, meter)
 
     def _run_serial(self, key, todo, split, meter):
+        """Rows are stored SAVE_EVERY at a time (and whatever is in hand when stopped): a
+        process killed in between loses no model call, since each answer is in the call cache
+        the moment it arrives, and a resumed run rebuilds the rows from there."""
         rows: list[dict] = []
-        for position, example in todo:
-            if _grant(meter, 1) == 0:
-                return rows, False
-            row = self._answer(key, example, position, split, meter, self._ask(key, example))
-            self.store.add_evaluations([row])  # one by one: an interrupt loses nothing recorded
-            rows.append(row)
-        return rows, True
+        saved = 0
+        try:
+            for position, example in todo:
+                if _grant(meter, 1) == 0:
+                    return rows, False
+                rows.append(self._answer(key, example, position, split, meter,
+                                         self._ask(key, example)))
+                if len(rows) - saved >= SAVE_EVERY:
+                    self.store.add_evaluations(rows[saved:])
+                    saved = len(rows)
+            return rows, True
+        finally:
+            self.store.add_evaluations(rows[saved:])
 
     def _run_concurrent(self, key, todo, split, meter):
         """Keep `concurrency` calls in flight (a sliding window, not batches that wait for

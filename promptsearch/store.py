@@ -191,8 +191,14 @@ class Store:
         return list(unique.values())
 
     def add_evaluations(self, rows: Iterable[dict]) -> None:
+        """Insert rows (one statement); rows already there (a key re-scored) are replaced."""
         rows = list(rows)
-        if rows:
+        if not rows:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(evaluations), rows)
+        except IntegrityError:
             with self.engine.begin() as conn:
                 for row in rows:
                     self._upsert(conn, evaluations, row)

@@ -15,10 +15,11 @@ from sqlalchemy import create_engine, text
 
 from benchmarks.fake_api import FakeAPI
 from conftest import DATA, child_env, cli
+from promptsearch.evaluate import SAVE_EVERY
 from promptsearch.store import driver_url
 
 pytestmark = pytest.mark.postgres
-DEV_SIZE = 10
+DEV_SIZE = 20
 
 
 def _task(folder: Path, api_base: str, strategy: str, budget: int) -> Path:
@@ -151,7 +152,7 @@ def _wait_mid_trial(database: str, pid: int, limit: float = 120) -> str:
         except Exception:  # tables not created yet
             rows = []
         for key_id, answered in rows:
-            if 2 <= answered < DEV_SIZE - 2:
+            if SAVE_EVERY <= answered < DEV_SIZE:
                 return key_id
         time.sleep(0.05)
     pytest.fail("the worker never got into a trial")
