@@ -24,7 +24,7 @@ from .finalize import finalize, model_calls
 from .key import PromptKey
 from .runner import Prepared, RunResult, run_id_prefix
 from .search import STRATEGIES, Candidate, Context
-from .search.loop import Observer, SearchLoop
+from .search.loop import Observer, SearchLoop, record_candidate
 from .search.racing import make_scorer
 from .shared_run import SharedRun, Heartbeat, Turn
 from .store import Store
@@ -289,12 +289,13 @@ def coordinate(prepared: Prepared, store: Store, results_dir: Path, *,
             if process.poll() is None:
                 process.terminate()
     shared_run.set_status("finalizing")
-    meter = _run_totals(shared_run)
-    observer.on_phase("testing")
     evaluator = Evaluator(prepared.lm, prepared.metric, store, run_id,
                           max_tokens=prepared.max_tokens,
                           concurrency=prepared.task.config.lm.concurrency
                           or prepared.lm.default_concurrency)
+    _finish_orphans(shared_run, store, evaluator, prepared.dataset.dev)
+    meter = _run_totals(shared_run)
+    observer.on_phase("testing")
     result = finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer)
     shared_run.set_status("finished")
     return result
@@ -312,18 +313,30 @@ def _start_worker(spawn: list[str], run_id: str, threads: Optional[int]) -> subp
 
 
 def _wait(shared_run: SharedRun, processes: list[subprocess.Popen]) -> str:
-    """Until a worker has stopped for good and none is live; a dead worker's unfinished key
-    keeps the run open for another worker to adopt."""
+    """Until a worker has stopped for good and none is live (while only dead workers have
+    joined, the run waits for more)."""
     while True:
         rows = shared_run.list_workers()
         totals = shared_run.totals()
-        orphans = [c for c in shared_run.list_claims() if c["state"] == "running"]
-        done = any(r["state"] == "done" for r in rows)
-        if done and totals["live"] == 0 and not orphans:
+        if any(r["state"] == "done" for r in rows) and totals["live"] == 0:
             return _stop_reason(rows)
         if processes and all(p.poll() is not None for p in processes) and totals["live"] == 0:
             return "workers exited"
         time.sleep(POLL_S)
+
+
+def _finish_orphans(shared_run: SharedRun, store: Store, evaluator: Evaluator, dev) -> None:
+    """Keys a dead worker left half-scored when no worker was left to take them over: the
+    coordinator finishes them (answers already recorded or cached cost no model call), so no
+    result is missing. Their calls were reserved, and counted, by the dead worker."""
+    for claim in shared_run.list_claims():
+        if claim["state"] != "running":
+            continue
+        key = PromptKey.from_dict(store.get_key(claim["key_id"]))
+        result = evaluator.score(key, dev, "dev", meter=None)
+        record_candidate(store, shared_run.run_id,
+                         Candidate(claim["trial"], key, claim["origin"]), result)
+        shared_run.release(claim["key_id"])
 
 
 def _stop_reason(rows: list[dict]) -> str:

@@ -4,8 +4,12 @@ budget under racing reservations, trial numbering, claims, dead workers and thei
 import threading
 import time
 
+from promptsearch.config import load_task
+from promptsearch.evaluate import Evaluator
+from promptsearch.runner import prepare
 from promptsearch.shared_run import SharedRun
 from promptsearch.store import Store
+from promptsearch.workers import coordinate, open_run, shared_run_id
 
 
 def _run(tmp_path, budget: dict, run_id: str = "r-1") -> SharedRun:
@@ -90,3 +94,29 @@ def test_trial_and_status_limits_stop_reservations(tmp_path):
         ["ok", "ok", "trials"]
     shared_run.set_status("finalizing")
     assert shared_run.reserve(worker, 1, trial=False) == ("finished", None)
+
+
+def test_the_coordinator_finishes_a_key_a_dead_worker_left_half_scored(upper_task, fake_model,
+                                                                        tmp_path):
+    prepared = prepare(load_task(upper_task), None)
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    prepared.lm.cache = prepared.proposer.cache = store
+    run_id = shared_run_id(store, prepared)
+    shared_run = open_run(store, prepared, run_id)
+    finished, killed = shared_run.join(30), shared_run.join(0.01)
+    dev, test = prepared.dataset.dev, prepared.dataset.test
+    key = prepared.space.key(prepared.space.baselines()[0])
+    store.put_key(key.id, key.to_dict())
+    shared_run.reserve(killed, len(dev), trial=True)
+    assert shared_run.claim(killed, key.id, 0, "seed")
+    Evaluator(prepared.lm, prepared.metric, store, run_id).score(key, dev[:2], "dev")
+    shared_run.leave(finished, {"stopped": "budget: lm_calls"}, "done")
+    calls = fake_model.calls
+    time.sleep(0.1)  # the killed worker's heartbeats stop
+    result = coordinate(prepared, store, tmp_path / "results")
+    assert [(c["trial"], c["key_id"], c["status"], c["examples"])
+            for c in store.list_candidates(run_id)] == [(0, key.id, "complete", len(dev))]
+    assert fake_model.calls - calls == len(dev) - 2 + len(test)  # its 2 answers were kept
+    assert {c["state"] for c in shared_run.list_claims()} == {"done"}
+    assert result.lock["key_id"] == key.id and result.lock_path.exists()
+    assert shared_run.row()["status"] == "finished"

@@ -75,7 +75,7 @@ class SearchLoop:
                 self.strategy.tell(candidate, None)
             raise
         self.meter.spent.trials += 1
-        _record(self.store, self.run_id, candidate, result)
+        record_candidate(self.store, self.run_id, candidate, result)
         self.strategy.context.pool.add(candidate, result)
         if tell:
             self.strategy.tell(candidate, result)
@@ -114,7 +114,7 @@ class ErrorRate:
                 f"{self.limit:g}")
 
 
-def _record(store, run_id: str, candidate: Candidate, result: KeyScore) -> None:
+def record_candidate(store, run_id: str, candidate: Candidate, result: KeyScore) -> None:
     # A key whose every call failed is "failed": it has no score, so it is never ranked.
     status = ("pruned" if result.pruned else "complete" if rankable(result)
               else "failed" if result.complete else "partial")
