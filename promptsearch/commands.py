@@ -83,16 +83,16 @@ def _coordinate(task, args, observer):
     storage = args.storage or default_url(Path(args.results))
     store = open_store(args.results, storage)
     prepared.lm.cache = prepared.proposer.cache = store
-    spawn = [str(args.workers), args.task, "--results", args.results, "--storage", storage,
-             *_override_args(args)]
+    worker_args = (args.task, "--results", args.results, "--storage", storage,
+                   *_override_args(args))
     return coordinate(prepared, store, Path(args.results), run_id=args.run, observer=observer,
-                      spawn=spawn, threads=args.threads)
+                      workers=args.workers, worker_args=worker_args)
 
 
 def _override_args(args) -> list[str]:
     """The command-line overrides a spawned worker must share with its coordinator."""
     pairs = (("--strategy", args.strategy), ("--lm-calls", args.lm_calls),
-             ("--max-error-rate", args.max_error_rate))
+             ("--max-error-rate", args.max_error_rate), ("--threads", args.threads))
     return [item for flag, value in pairs if value is not None for item in (flag, str(value))]
 
 

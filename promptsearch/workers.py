@@ -244,22 +244,18 @@ def work(prepared: Prepared, store: Store, *, run_id: Optional[str] = None,
     worker_id = shared_run.join(heartbeat_s)
     config = prepared.task.config
     meter = SharedBudget(shared_run, worker_id, len(prepared.dataset.dev), config.search.budget)
-    evaluator = Evaluator(prepared.lm, prepared.metric, store, run_id,
-                          max_tokens=prepared.max_tokens,
-                          concurrency=concurrency or config.lm.concurrency
-                          or prepared.lm.default_concurrency)
+    evaluator = _evaluator(prepared, store, run_id, concurrency)
     context = Context(prepared.space, config.search.seed, prepared.proposer, meter, store.url,
                       run_id, dev=prepared.dataset.dev, task_model=prepared.lm,
                       metric=prepared.metric, heartbeat_s=heartbeat_s)
     strategy = STRATEGIES[config.search.strategy](context)
     stopped, state = "interrupted", "dead"  # killed or failed: its claims get adopted
-    beat = getattr(strategy, "heartbeat", None)
-    with Heartbeat(shared_run, worker_id, heartbeat_s, also=beat):
+    with Heartbeat(shared_run, worker_id, heartbeat_s, also=getattr(strategy, "heartbeat", None)):
         try:
             meter.setup(strategy)
-            loop = WorkerLoop(strategy, make_scorer(config.search.racing_on(), evaluator,
-                                                    prepared.dataset.dev, context.pool, meter),
-                              meter, store, run_id, observer or Observer(),
+            scorer = make_scorer(config.search.racing_on(), evaluator, prepared.dataset.dev,
+                                 context.pool, meter)
+            loop = WorkerLoop(strategy, scorer, meter, store, run_id, observer or Observer(),
                               config.search.max_error_rate, shared_run=shared_run,
                               worker_id=worker_id, evaluator=evaluator, dev=prepared.dataset.dev)
             stopped, state = loop.run(), "done"
@@ -271,17 +267,25 @@ def work(prepared: Prepared, store: Store, *, run_id: Optional[str] = None,
     return WorkerResult(run_id, worker_id, meter.spent.trials, meter.spent.lm_calls, stopped)
 
 
+def _evaluator(prepared: Prepared, store: Store, run_id: str,
+               concurrency: Optional[int] = None) -> Evaluator:
+    return Evaluator(prepared.lm, prepared.metric, store, run_id, max_tokens=prepared.max_tokens,
+                     concurrency=concurrency or prepared.task.config.lm.concurrency
+                     or prepared.lm.default_concurrency)
+
+
 def coordinate(prepared: Prepared, store: Store, results_dir: Path, *,
                run_id: Optional[str] = None, observer: Optional[Observer] = None,
-               spawn: list[str] | None = None, threads: Optional[int] = None) -> RunResult:
-    """Create or join the shared run, start `spawn`'s worker processes if asked, wait for the
-    search to end, then score the finalists on test and write the lock file."""
+               workers: int = 0, worker_args: tuple[str, ...] = ()) -> RunResult:
+    """Create or join the shared run, start `workers` local worker processes (`promptsearch
+    worker` with `worker_args`), wait for the search to end, then score the finalists on test
+    and write the lock file."""
     check_shardable(prepared)
     run_id = shared_run_id(store, prepared, run_id)
     shared_run = open_run(store, prepared, run_id)
     observer = observer or Observer()
     observer.on_phase("waiting")
-    processes = [_start_worker(spawn, run_id, threads) for _ in range(_count(spawn))]
+    processes = [_start_worker(worker_args, run_id) for _ in range(workers)]
     try:
         stopped = _wait(shared_run, processes)
     finally:
@@ -289,10 +293,7 @@ def coordinate(prepared: Prepared, store: Store, results_dir: Path, *,
             if process.poll() is None:
                 process.terminate()
     shared_run.set_status("finalizing")
-    evaluator = Evaluator(prepared.lm, prepared.metric, store, run_id,
-                          max_tokens=prepared.max_tokens,
-                          concurrency=prepared.task.config.lm.concurrency
-                          or prepared.lm.default_concurrency)
+    evaluator = _evaluator(prepared, store, run_id)
     _finish_orphans(shared_run, store, evaluator, prepared.dataset.dev)
     meter = _run_totals(shared_run)
     observer.on_phase("testing")
@@ -301,14 +302,10 @@ def coordinate(prepared: Prepared, store: Store, results_dir: Path, *,
     return result
 
 
-def _count(spawn: list[str] | None) -> int:
-    return int(spawn[0]) if spawn else 0
-
-
-def _start_worker(spawn: list[str], run_id: str, threads: Optional[int]) -> subprocess.Popen:
-    """`spawn` = [count, task path, cli options...]: a `promptsearch worker` child process."""
-    args = [sys.executable, "-m", "promptsearch.cli", "worker", *spawn[1:], "--run", run_id,
-            "--quiet"] + (["--threads", str(threads)] if threads else [])
+def _start_worker(worker_args: tuple[str, ...], run_id: str) -> subprocess.Popen:
+    """A `promptsearch worker TASK [options]` child process, pinned to the run."""
+    args = [sys.executable, "-m", "promptsearch.cli", "worker", *worker_args, "--run", run_id,
+            "--quiet"]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL)
 
 

@@ -1,8 +1,14 @@
-"""The shared run's bookkeeping on its own (SQLite; PostgreSQL in test_workers.py): the global
-budget under racing reservations, trial numbering, claims, dead workers and their adoption."""
+"""The shared run's bookkeeping (SQLite; PostgreSQL in test_workers.py): the global
+budget under racing reservations, trial numbering, claims, dead workers and their adoption, the
+coordinator finishing a dead worker's key, and `run --workers 2` end to end."""
 
+import json
+import subprocess
 import threading
 import time
+
+from benchmarks.fake_api import FakeAPI
+from conftest import DATA, child_env, cli, write_task
 
 from promptsearch.config import load_task
 from promptsearch.evaluate import Evaluator
@@ -120,3 +126,28 @@ def test_the_coordinator_finishes_a_key_a_dead_worker_left_half_scored(upper_tas
     assert {c["state"] for c in shared_run.list_claims()} == {"done"}
     assert result.lock["key_id"] == key.id and result.lock_path.exists()
     assert shared_run.row()["status"] == "finished"
+
+
+def test_run_with_two_local_workers_searches_in_both_and_writes_the_lock(tmp_path):
+    results = tmp_path / "results"
+    with FakeAPI(0.05) as api:
+        task = write_task(tmp_path, f"""\
+name: local_workers
+data: {{train: {DATA}/sentiment/train.jsonl, test: {DATA}/sentiment/test.jsonl, dev_size: 8,
+       test_size: 10}}
+model: text-completion-openai/fake
+prompt: {{seeds: ["Is the review positive or negative?"], labels: [positive, negative],
+         style: completion}}
+search: {{strategy: random, seed: 2, budget: {{lm_calls: 100}}}}
+lm: {{api_base: "{api.base_url}", api_key_env: FAKE_API_KEY, concurrency: 1}}
+""")
+        done = subprocess.run(cli("run", str(task), "--results", str(results), "--workers", "2"),
+                              env=child_env(), cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lock = json.loads((results / "local_workers" / "best.json").read_text())
+    workers = SharedRun(Store(f"sqlite:///{results / 'promptsearch.db'}"),
+                        lock["run_id"]).list_workers()
+    assert len(workers) == 2 and all(w["state"] == "done" and w["spent"]["trials"] > 0
+                                     for w in workers)
+    assert sum(w["calls"] for w in workers) <= 100 and lock["spent"]["lm_calls"] > 0
