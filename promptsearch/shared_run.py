@@ -245,8 +245,7 @@ class SharedRun:
         rows = self.list_workers()
         return {"calls": sum(r["calls"] for r in rows),
                 "reserved": sum(r["reserved"] for r in rows if r["state"] == "live"),
-                "live": sum(r["state"] == "live" and not _late(r, time.time()) for r in rows),
-                "joined": len(rows)}
+                "live": sum(r["state"] == "live" and not _late(r, time.time()) for r in rows)}
 
     def _mark_dead(self, conn) -> None:
         """Workers whose heartbeat stopped: their reservation counts as spent."""

@@ -13,11 +13,10 @@ from optuna.distributions import CategoricalDistribution
 from optuna.storages import RetryFailedTrialCallback
 from optuna.trial import TrialState
 
+from ..shared_run import MISSED_HEARTBEATS
 from .base import Candidate, Strategy, rankable
 from .components import add_paraphrases
 from .space import DEMO_COUNTS, DEMO_SETS, Point
-
-MISSED_HEARTBEATS = 3  # as promptsearch.shared_run: a worker this many beats late is dead
 
 STALE = "stale"  # user attr of a trial a killed process left running
 
