@@ -10,6 +10,10 @@ the budget for everyone. Appends one row per task × model × contender × seed 
 results/benchmarks/compare.csv as each finishes (rows already there are skipped, so a stopped
 benchmark resumes), the best-dev-vs-calls curves to curves.csv, then rewrites compare.md and
 curves.html (one chart per task and model).
+
+With --match-dspy, the DSPy contenders of a task run first and each promptsearch contender's
+budget is cut to the calls the best of them actually used (highest test score; the fewest calls
+among ties), since DSPy's optimizers stop on their own schedules, usually short of the cap.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from promptsearch.stats import bootstrap_ci
 
 from .compare_dspy import run_dspy
 from .compare_report import write_curves_page, write_summary
-from .harness import append_row, done_keys
+from .harness import append_row, done_keys, read_rows
 from .strategies import configured
 
 CONTENDERS = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro",
@@ -97,15 +101,44 @@ def _budget(task) -> int:
     return task.config.search.budget.lm_calls
 
 
-def _task_for(name: str, contender: str, args, seed: int):
+def matched_budget(rows: list[dict], common: dict) -> tuple[int, str] | None:
+    """(calls, contender) of the best finished DSPy row for this task × model × seed × cap."""
+    mine = [r for r in rows if r["contender"].startswith("dspy-")
+            and all(str(r[k]) == str(v) for k, v in common.items() if k != "contender")]
+    if not mine:
+        return None
+    best = max(mine, key=lambda r: (float(r["test"]), -int(r["lm_calls"])))
+    return int(best["lm_calls"]), best["contender"]
+
+
+def contender_order(contenders: list[str], match_dspy: bool) -> list[str]:
+    if not match_dspy:
+        return contenders
+    return sorted(contenders, key=lambda c: (c.startswith("promptsearch-"),
+                                             not c.startswith("seed")))
+
+
+def _task_for(name: str, contender: str, args, seed: int, budget: int):
     strategy = contender.removeprefix("promptsearch-") if contender.startswith("promptsearch-") \
         else "random"
-    task = configured(name, strategy, args.budget, seed, None, model=args.model,
+    task = configured(name, strategy, budget, seed, None, model=args.model,
                       threads=args.threads, dev_size=args.dev_size)
     if not args.test_size:
         return task
     data = task.config.data.model_copy(update={"test_size": args.test_size})
     return task.model_copy(update={"config": task.config.model_copy(update={"data": data})})
+
+
+def _contender_budget(args, csv_path: Path, common: dict) -> tuple[int, str]:
+    """The budget this contender runs with, and a note saying why when it is not the cap."""
+    if not (args.match_dspy and common["contender"].startswith("promptsearch-")):
+        return args.budget, ""
+    matched = matched_budget(read_rows(csv_path) if csv_path.exists() else [], common)
+    if matched is None:
+        return args.budget, ""
+    calls, contender = matched
+    budget = min(args.budget, calls)
+    return budget, f"budget {budget}: the calls {contender} used"
 
 
 def main() -> None:
@@ -118,6 +151,8 @@ def main() -> None:
     parser.add_argument("--dev-size", type=int, help="dev examples instead of the task's")
     parser.add_argument("--test-size", type=int, help="cap on test examples (smoke runs)")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
+    parser.add_argument("--match-dspy", action="store_true",
+                        help="give promptsearch the calls the best DSPy contender used")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
     args = parser.parse_args()
     csv_path, curves_path = args.out / "compare.csv", args.out / "curves.csv"
@@ -126,14 +161,17 @@ def main() -> None:
     model = args.model.removeprefix("local/")
     for seed in args.seeds:
         for name in args.tasks:
-            for contender in args.contenders:
+            for contender in contender_order(args.contenders, args.match_dspy):
                 if (name, model, contender, str(seed), str(args.budget)) in done:
                     continue
-                task = _task_for(name, contender, args, seed)
-                fields, points = run_contender(task, contender, store, args.out / "runs",
-                                               args.threads)
                 common = {"task": name, "model": model, "contender": contender, "seed": seed,
                           "budget": args.budget}
+                budget, note = _contender_budget(args, csv_path, common)
+                task = _task_for(name, contender, args, seed, budget)
+                fields, points = run_contender(task, contender, store, args.out / "runs",
+                                               args.threads)
+                if note:
+                    fields["note"] = "; ".join(filter(None, [fields.get("note"), note]))
                 for calls, best in points:
                     append_row(curves_path, {**common, "lm_calls": calls, "best_dev": best},
                                CURVE_COLUMNS)

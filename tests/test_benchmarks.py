@@ -60,3 +60,30 @@ def test_compare_harness_writes_its_columns_and_resumes(tmp_path):
     assert "promptsearch-tpe" in (tmp_path / "compare.md").read_text()
     again = _bench(*args, out=tmp_path)
     assert again.returncode == 0 and len(_rows(tmp_path / "compare.csv")) == 3  # resumed: done
+
+
+def _compare_row(contender: str, test: float, calls: int, task="sentiment") -> dict:
+    return {"task": task, "model": "m", "contender": contender, "seed": "0", "budget": "300",
+            "test": str(test), "lm_calls": str(calls)}
+
+
+def test_matched_budget_is_the_calls_of_the_best_dspy_contender():
+    from benchmarks.compare import matched_budget
+
+    common = {"task": "sentiment", "model": "m", "contender": "promptsearch-auto", "seed": 0,
+              "budget": 300}
+    rows = [_compare_row("seed-prompt", 0.9, 0), _compare_row("dspy-mipro", 0.85, 194),
+            _compare_row("dspy-copro", 0.85, 120), _compare_row("dspy-bootstrap", 0.70, 90),
+            _compare_row("dspy-mipro", 0.99, 50, task="antonyms")]
+    # mipro and copro tie on test: the stricter (fewer calls) one sets the budget
+    assert matched_budget(rows, common) == (120, "dspy-copro")
+    assert matched_budget(rows[:1], common) is None  # no DSPy row yet: the cap stays
+
+
+def test_match_dspy_runs_dspy_contenders_before_promptsearch():
+    from benchmarks.compare import CONTENDERS, contender_order
+
+    assert contender_order(CONTENDERS, True) == [
+        "seed-prompt", "dspy-mipro", "dspy-copro", "dspy-bootstrap", "promptsearch-auto",
+        "promptsearch-tpe"]
+    assert contender_order(CONTENDERS, False) == CONTENDERS
