@@ -56,6 +56,36 @@ def pivot(rows: list[dict], model: str) -> str:
     return markdown_table(lines + [means], ["task"] + contenders)
 
 
+def _yes(holds: bool) -> str:
+    return "yes" if holds else "**no**"
+
+
+def verdict(rows: list[dict], model: str) -> str:
+    """Per task: promptsearch `auto` against the best DSPy optimizer (highest test score, fewest
+    calls among ties), seed 0 rows only so every line compares one run with one run."""
+    lines = []
+    mine = [r for r in rows if r["model"] == model and r["seed"] == "0"]
+    for task in sorted({r["task"] for r in mine}):
+        dspy = [r for r in mine if r["task"] == task and r["contender"].startswith("dspy-")]
+        auto = [r for r in mine if r["task"] == task and r["contender"] == "promptsearch-auto"]
+        if not dspy or not auto:
+            continue
+        best = max(dspy, key=lambda r: (_number(r["test"]), -_number(r["lm_calls"])))
+        mine_auto = auto[0]
+        stopped = best["note"].split(":")[0] if best["note"] else ""
+        lines.append({"task": task, "best DSPy": best["contender"] + (
+                          f" (stopped: {stopped})" if stopped else ""),
+                      "its test (calls)": f"{_number(best['test']):.2f} ({best['lm_calls']})",
+                      "auto test (calls)":
+                          f"{_number(mine_auto['test']):.2f} ({mine_auto['lm_calls']})",
+                      "auto test ≥": _yes(_number(mine_auto["test"]) >= _number(best["test"])),
+                      "auto calls ≤": _yes(_number(mine_auto["lm_calls"])
+                                           <= _number(best["lm_calls"]))})
+    if not lines:
+        return ""
+    return markdown_table(lines, list(lines[0]))
+
+
 def write_summary(csv_path: Path, md_path: Path) -> None:
     rows = read_rows(csv_path)
     parts = ["# promptsearch vs DSPy optimizers at an equal LM-call budget\n",
@@ -66,6 +96,10 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
              "program would. Budget curves: curves.html.\n"]
     for model in sorted({r["model"] for r in rows}):
         parts += [f"\n## {model}\n", pivot(rows, model)]
+        against = verdict(rows, model)
+        if against:
+            parts += ["\npromptsearch `auto` against the best DSPy optimizer on each task:\n",
+                      against]
     parts += ["\n## Every row\n", markdown_table(rows, DETAIL, {
         c: (lambda r, c=c: f"{_number(r[c]):.3f}") for c in ("test", "test_lo", "test_hi")})]
     md_path.write_text("\n".join(parts))

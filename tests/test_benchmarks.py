@@ -87,3 +87,17 @@ def test_match_dspy_runs_dspy_contenders_before_promptsearch():
         "seed-prompt", "dspy-mipro", "dspy-copro", "dspy-bootstrap", "promptsearch-auto",
         "promptsearch-tpe"]
     assert contender_order(CONTENDERS, False) == CONTENDERS
+
+
+def test_verdict_says_where_auto_loses_to_the_best_dspy_optimizer():
+    from benchmarks.compare_report import verdict
+
+    rows = [_compare_row("dspy-mipro", 0.85, 194), _compare_row("dspy-bootstrap", 0.85, 118),
+            _compare_row("promptsearch-auto", 0.86, 118),
+            _compare_row("dspy-mipro", 0.90, 150, task="plurals"),
+            _compare_row("promptsearch-auto", 0.88, 150, task="plurals")]
+    for row in rows:
+        row["note"] = ""
+    lines = [line for line in verdict(rows, "m").splitlines() if line.startswith("| ")][1:]
+    assert lines[0].startswith("| plurals | dspy-mipro | 0.90 (150) | 0.88 (150) | **no** | yes")
+    assert lines[1].startswith("| sentiment | dspy-bootstrap | 0.85 (118) | 0.86 (118) | yes | yes")
