@@ -1,7 +1,8 @@
 """What the DSPy strategies produced, read from the benchmark store: per task and optimizer,
 the converted key's own dev and test scores next to the seed prompt's, DSPy's calls and the
 replies its format could not parse. (The strategies table reports each run's winner, which is
-the seed prompt when DSPy's key scores no higher on dev.)
+the seed prompt when DSPy's key scores no higher on dev.) Rows accumulate in
+results/strategies_dspy.csv, so runs made on another machine, whose store is not here, stay.
 
     python -m benchmarks.dspy_detail      # after benchmarks.strategies ran dspy-* rows
 """
@@ -9,11 +10,16 @@ the seed prompt when DSPy's key scores no higher on dev.)
 from __future__ import annotations
 
 import argparse
+import csv
 from pathlib import Path
 
 from promptsearch.api import open_store
 
-from .harness import markdown_table
+from .harness import markdown_table, read_rows
+
+COLUMNS = ["task", "optimizer", "model", "dev_size", "dspy key", "dspy key dev", "dspy key test",
+           "seed dev", "seed test", "DSPy calls", "parse failures", "seconds"]
+ROW_KEY = ("task", "optimizer", "model", "dev_size")
 
 
 def detail_rows(store) -> list[dict]:
@@ -43,6 +49,20 @@ def detail_rows(store) -> list[dict]:
     return sorted(latest.values(), key=lambda r: (r["model"], r["task"], r["optimizer"]))
 
 
+def merged(earlier: list[dict], fresh: list[dict]) -> list[dict]:
+    """Earlier rows, replaced by a fresh row of the same task, optimizer, model and dev size."""
+    rows = {tuple(str(r[c]) for c in ROW_KEY): r for r in earlier}
+    rows.update({tuple(str(r[c]) for c in ROW_KEY): r for r in fresh})
+    return sorted(rows.values(), key=lambda r: (r["model"], r["task"], r["optimizer"]))
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def _same_as_seed(produced, seed) -> str:
     if produced is None:
         return "–"
@@ -60,18 +80,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
-    rows = detail_rows(open_store(args.out / "bench"))
-    columns = ["task", "optimizer", "model", "dev_size", "dspy key", "dspy key dev", "dspy key test",
-               "seed dev", "seed test", "DSPy calls", "parse failures", "seconds"]
+    csv_path = args.out / "strategies_dspy.csv"
+    earlier = read_rows(csv_path) if csv_path.exists() else []
+    rows = merged(earlier, detail_rows(open_store(args.out / "bench")))
+    write_csv(csv_path, rows)
     header = ("# DSPy optimizers inside promptsearch: the key each produced\n\n"
               "`python -m benchmarks.dspy_detail` · DSPy's instruction and demos converted to a "
               "PromptKey in the task's completion format, scored by promptsearch's evaluator on "
               "the run's dev set and on test (100 examples; '–' when it was not a finalist) · "
               "parse failures: replies "
               "DSPy could parse in neither its chat nor its JSON format\n\n")
-    (args.out / "strategies_dspy.md").write_text(header + markdown_table(rows, columns),
+    (args.out / "strategies_dspy.md").write_text(header + markdown_table(rows, COLUMNS),
                                                  encoding="utf-8")
-    print(markdown_table(rows, columns))
+    print(markdown_table(rows, COLUMNS))
 
 
 if __name__ == "__main__":

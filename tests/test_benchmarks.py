@@ -101,3 +101,17 @@ def test_verdict_says_where_auto_loses_to_the_best_dspy_optimizer():
     lines = [line for line in verdict(rows, "m").splitlines() if line.startswith("| ")][1:]
     assert lines[0].startswith("| plurals | dspy-mipro | 0.90 (150) | 0.88 (150) | **no** | yes")
     assert lines[1].startswith("| sentiment | dspy-bootstrap | 0.85 (118) | 0.86 (118) | yes | yes")
+
+
+def test_dspy_detail_keeps_rows_whose_store_is_elsewhere():
+    from benchmarks.dspy_detail import merged
+
+    def detail(task, optimizer, test):
+        return {"task": task, "optimizer": optimizer, "model": "q", "dev_size": 15,
+                "dspy key test": test}
+
+    earlier = [{**detail("sentiment", "dspy-mipro", "0.84"), "dev_size": "15"},
+               {**detail("larger_animal", "dspy-copro", "0.40"), "dev_size": "15"}]
+    rows = merged(earlier, [detail("larger_animal", "dspy-copro", "0.52")])
+    assert [(r["task"], r["dspy key test"]) for r in rows] == [
+        ("larger_animal", "0.52"), ("sentiment", "0.84")]  # fresh replaces, the rest stays
