@@ -30,7 +30,7 @@ from promptsearch.runner import prepare
 from promptsearch.stats import bootstrap_ci
 
 from .compare_dspy import run_dspy
-from .compare_report import write_curves_page, write_summary
+from .compare_report import best_dspy, write_curves_page, write_summary
 from .harness import append_row, done_keys, read_rows
 from .strategies import configured
 
@@ -107,7 +107,7 @@ def matched_budget(rows: list[dict], common: dict) -> tuple[int, str] | None:
             and all(str(r[k]) == str(v) for k, v in common.items() if k != "contender")]
     if not mine:
         return None
-    best = max(mine, key=lambda r: (float(r["test"]), -int(r["lm_calls"])))
+    best = best_dspy(mine)
     return int(best["lm_calls"]), best["contender"]
 
 

@@ -56,6 +56,11 @@ def pivot(rows: list[dict], model: str) -> str:
     return markdown_table(lines + [means], ["task"] + contenders)
 
 
+def best_dspy(rows: list[dict]) -> dict:
+    """The best DSPy optimizer's row: highest test score, the fewest calls among ties."""
+    return max(rows, key=lambda r: (_number(r["test"]), -_number(r["lm_calls"])))
+
+
 def _yes(holds: bool) -> str:
     return "yes" if holds else "**no**"
 
@@ -70,7 +75,7 @@ def verdict(rows: list[dict], model: str) -> str:
         auto = [r for r in mine if r["task"] == task and r["contender"] == "promptsearch-auto"]
         if not dspy or not auto:
             continue
-        best = max(dspy, key=lambda r: (_number(r["test"]), -_number(r["lm_calls"])))
+        best = best_dspy(dspy)
         mine_auto = auto[0]
         stopped = best["note"].split(":")[0] if best["note"] else ""
         lines.append({"task": task, "best DSPy": best["contender"] + (
