@@ -82,7 +82,12 @@ def _search_row(result, store, seconds: float) -> dict:
             "tokens": spent["tokens"], "seconds": round(seconds, 1),
             "parse_failures": winner["unparseable"] - dev_row["unparseable"],
             "search_parse_failures": spent.get("parse_failures", 0),
-            "note": f"winner from {winner['origin']}"}
+            "note": f"winner from {winner['origin']}" + _confirmed(result.lock)}
+
+
+def _confirmed(lock: dict) -> str:
+    held_back = lock["scores"].get("confirm_examples") or 0
+    return f"; leaders re-scored on {held_back} held-back train examples" if held_back else ""
 
 
 def _search_curve(store, result) -> list[tuple[int, float]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -65,6 +66,18 @@ class BudgetMeter:
             self.spent.lm_calls += 1
             self.spent.proposer_calls += proposer
             self.spent.framework_calls += framework
+
+    @contextmanager
+    def holding_back(self, calls: int):
+        """Within the block the LM-call limit is `calls` lower (kept for a later phase)."""
+        if not calls or self.lm_calls is None:
+            yield
+            return
+        self.lm_calls -= calls
+        try:
+            yield
+        finally:
+            self.lm_calls += calls
 
     def calls_spent(self) -> int:
         """Search-time calls spent by the whole run (a shared run's meter counts every worker)."""

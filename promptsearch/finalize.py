@@ -8,19 +8,23 @@ from typing import Optional
 
 from . import __version__, versions
 from .errors import PromptsearchError
+from .confirm import CONFIRM_KEYS, rerank
 from .evaluate import KeyScore
 from .key import PromptKey
 from .lockfile import lock_path, write_lock
 from .stats import bootstrap_ci, paired_permutation_p
 
-FINALISTS = 3
+FINALISTS = CONFIRM_KEYS  # the leaders confirmed on held-back examples are those tested
 
 
 def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, stopped: str,
-             observer=None):
+             observer=None, confirmed: Optional[dict] = None):
+    """`confirmed`: the dev leaders' scores on held-back examples (promptsearch.confirm); the
+    winner is then the best over dev and those examples together."""
     from .runner import RunResult
 
-    ranked = store.ranked_candidates(run_id)
+    confirmed = confirmed or {}
+    ranked = rerank(store.ranked_candidates(run_id), confirmed, len(prepared.dataset.dev))
     if not ranked:
         store.update_run(run_id, status="empty", spent=meter.snapshot())
         raise PromptsearchError(f"{prepared.task.name}: no candidate was scored on the whole dev "
@@ -37,8 +41,10 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
     # DSPy calls bypass promptsearch's cache (DSPy's own cache is off): each reached the model.
     # (+=: a shared run's meter arrives holding its workers' model calls)
     meter.spent.model_calls += model_calls(prepared) + meter.spent.framework_calls
-    rows = [_row(row, tested, baseline, row is ranked[0]) for row in finalists]
-    lock = _lock(prepared, store, run_id, ranked[0], baseline, tested, meter)
+    rows = [_row(row, tested, baseline, row is ranked[0], confirmed.get(row["key_id"]))
+            for row in finalists]
+    lock = _lock(prepared, store, run_id, ranked[0], baseline, tested, meter,
+                 confirmed.get(ranked[0]["key_id"]))
     version = versions.record(store, prepared.task.name, prepared.task.config.model, run_id, lock)
     path = lock_path(results_dir, prepared.task.name)
     if version is not None:  # the lock file always holds the newest version of the task
@@ -78,12 +84,14 @@ def _paired(a: KeyScore, b: KeyScore) -> tuple[float, float]:
     return (sum(left) - sum(right)) / len(pairs), paired_permutation_p(left, right)
 
 
-def _row(row: dict, tested: dict[str, KeyScore], baseline: Optional[dict], winner: bool) -> dict:
+def _row(row: dict, tested: dict[str, KeyScore], baseline: Optional[dict], winner: bool,
+         confirmation: Optional[KeyScore]) -> dict:
     test = tested[row["key_id"]]
     low, high = bootstrap_ci([s for s in test.scores if s is not None])
     delta, p_value = (_paired(test, tested[baseline["key_id"]]) if baseline else (None, None))
     return {"key_id": row["key_id"], "origin": row["origin"], "trial": row["trial"],
-            "dev": row["dev_score"], "test": test.score, "test_lo": low, "test_hi": high,
+            "dev": row["dev_score"], "confirm": _score(confirmation), "test": test.score,
+            "test_lo": low, "test_hi": high,
             "delta": delta, "p_value": p_value, "lm_calls": row["lm_calls"],
             "tokens": row["tokens"], "seconds": row["seconds"],
             "errors": row["errors"] + test.errors,
@@ -91,7 +99,11 @@ def _row(row: dict, tested: dict[str, KeyScore], baseline: Optional[dict], winne
             "winner": winner, "baseline": baseline is not None and row is baseline}
 
 
-def _lock(prepared, store, run_id, winner, baseline, tested, meter) -> dict:
+def _score(confirmation: Optional[KeyScore]) -> Optional[float]:
+    return None if confirmation is None or not confirmation.complete else confirmation.score
+
+
+def _lock(prepared, store, run_id, winner, baseline, tested, meter, confirmation) -> dict:
     config = prepared.task.config
     test = tested[winner["key_id"]]
     low, high = bootstrap_ci([s for s in test.scores if s is not None])
@@ -104,8 +116,9 @@ def _lock(prepared, store, run_id, winner, baseline, tested, meter) -> dict:
         "key_id": winner["key_id"],
         "metric": config.metric,
         "max_tokens": prepared.max_tokens,
-        "scores": {"dev": winner["dev_score"], "test": test.score, "test_ci": [low, high],
-                   "test_examples": test.examples},
+        "scores": {"dev": winner["dev_score"], "confirm": _score(confirmation),
+                   "confirm_examples": confirmation.examples if confirmation else 0,
+                   "test": test.score, "test_ci": [low, high], "test_examples": test.examples},
         "baseline": None,
         "spent": {name: meter.spent.as_dict()[name] for name in
                   ("lm_calls", "proposer_calls", "framework_calls", "model_calls", "test_calls",

@@ -10,6 +10,7 @@ from typing import Optional
 
 from .budget import BudgetMeter
 from .config import Task
+from .confirm import confirm, confirm_size, reserve
 from .data import Dataset, load_dataset
 from .errors import InputError
 from .evaluate import Evaluator
@@ -122,22 +123,40 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
                       metric=prepared.metric)
     _restore(context, store, run_id, evaluator)
     strategy = STRATEGIES[config.search.strategy](context)
+    dataset = prepared.dataset
+    checks = confirm_size(config.search, len(dataset.dev), len(dataset.pool))
     stopped = "interrupted"
     try:
-        observer.on_phase("proposing")
-        strategy.setup()
-        observer.on_phase("searching")
-        score_dev = make_scorer(config.search.racing_on(), evaluator, prepared.dataset.dev,
-                                context.pool, meter)
-        stopped = optimize(strategy, score_dev, meter, store, run_id, observer,
-                           config.search.max_error_rate)
+        with meter.holding_back(reserve(checks)):
+            observer.on_phase("proposing")
+            strategy.setup()
+            observer.on_phase("searching")
+            score_dev = make_scorer(config.search.racing_on(), evaluator, dataset.dev,
+                                    context.pool, meter)
+            stopped = optimize(strategy, score_dev, meter, store, run_id, observer,
+                               config.search.max_error_rate)
     except KeyboardInterrupt:
         stopped = "interrupted"
     finally:
         strategy.close()
         store.update_run(run_id, spent=meter.snapshot())
+    confirmed = _confirm(prepared, store, evaluator, run_id, checks, meter, stopped, observer)
     observer.on_phase("testing")
-    return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer)
+    return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer,
+                    confirmed)
+
+
+def _confirm(prepared, store, evaluator, run_id, size, meter, stopped, observer) -> dict:
+    """The dev leaders' scores on held-back pool examples (none after an interrupt: the user
+    asked to stop, and the winner is then chosen on dev alone)."""
+    if size == 0 or stopped == "interrupted":
+        return {}
+    observer.on_phase("confirming")
+    try:
+        return confirm(store, evaluator, run_id, prepared.dataset.pool, size,
+                       prepared.task.config.search.seed, meter)
+    except KeyboardInterrupt:
+        return {}
 
 
 def _restore(context: Context, store: Store, run_id: str, evaluator: Evaluator) -> None:

@@ -9,8 +9,8 @@ import pandas as pd
 
 from ..key import PromptKey
 
-RUN_COLUMNS = ["rank", "key_id", "key", "origin", "dev", "test", "test_lo", "test_hi", "delta",
-               "p_value", "lm_calls", "tokens", "seconds", "errors", "unparseable"]
+RUN_COLUMNS = ["rank", "key_id", "key", "origin", "dev", "confirm", "test", "test_lo", "test_hi",
+               "delta", "p_value", "lm_calls", "tokens", "seconds", "errors", "unparseable"]
 ALL_COLUMNS = ["task", "model", "strategy", "seed", "key_id", "dev", "test", "test_lo", "test_hi",
                "delta", "p_value", "lm_calls", "tokens", "seconds", "date"]
 
@@ -32,11 +32,14 @@ def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
                               key=lambda col: col.astype(float))
     frame = _winner_first(frame)
     frame["rank"] = range(1, len(frame) + 1)
-    return frame[RUN_COLUMNS].reset_index(drop=True)
+    # Only runs that confirmed their leaders on held-back examples have a confirm column.
+    columns = [c for c in RUN_COLUMNS if c != "confirm" or frame[c].notna().any()]
+    return frame[columns].reset_index(drop=True)
 
 
 def _winner_first(frame: pd.DataFrame) -> pd.DataFrame:
-    """The winner is chosen on dev; it leads even when another finalist scored higher on test."""
+    """The winner is chosen on dev (and confirmation examples): it leads even when another
+    finalist scored higher on test."""
     winner = frame["winner"].fillna(False).astype(bool)
     return pd.concat([frame[winner], frame[~winner]])
 

@@ -18,7 +18,7 @@ def _missing(value) -> bool:
 
 
 def _number(column: str, value) -> str:
-    if column in ("dev", "test"):
+    if column in ("dev", "confirm", "test"):
         return f"{value:.2f}"
     if column == "seconds":
         return f"{value:.0f}"

@@ -25,7 +25,7 @@ class Observer:
     """Progress hooks; the CLI renders them, the library ignores them."""
 
     def on_phase(self, phase: str) -> None:
-        """A new phase began: 'proposing', 'searching', 'testing', 'done'."""
+        """A new phase began: 'proposing', 'searching', 'confirming', 'testing', 'done'."""
 
     def on_trial(self, result: TrialResult, meter: BudgetMeter) -> None:
         """A candidate was scored on dev."""
