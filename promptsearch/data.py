@@ -14,6 +14,7 @@ import pandas as pd
 
 from .config import Task
 from .errors import InputError
+from .shift import shift_note
 
 log = logging.getLogger("promptsearch")
 
@@ -59,6 +60,8 @@ def load_dataset(task: Task) -> Dataset:
         test = test[: spec.test_size]
     labels = _labels(task, train + test)
     pool, dev = _split_dev(train, spec.dev_size, task.config.search.seed, notes)
+    if spec.test:  # a test set held out of train is like it by construction
+        notes += filter(None, [shift_note(pool, dev, test, task.config.search.seed)])
     for note in notes:
         log.warning("%s: %s", task.name, note)
     digest = _hash(fields, spec.target, train, test)

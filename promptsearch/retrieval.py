@@ -17,11 +17,8 @@ class Retrieval:
 
     @cached_property
     def _index(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        # Character n-grams work for single words (plurals, letters) as well as sentences.
-        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
-        matrix = vectorizer.fit_transform([_text(demo.inputs) for demo in self.pool])
+        vectorizer = text_vectorizer()
+        matrix = vectorizer.fit_transform([input_text(demo.inputs) for demo in self.pool])
         return vectorizer, matrix
 
     def select(self, inputs: dict[str, str]) -> tuple:
@@ -29,15 +26,23 @@ class Retrieval:
         if self.k <= 0 or not self.pool:
             return ()
         vectorizer, matrix = self._index
-        similarity = (matrix @ vectorizer.transform([_text(inputs)]).T).toarray().ravel()
-        query = _text(inputs)
+        similarity = (matrix @ vectorizer.transform([input_text(inputs)]).T).toarray().ravel()
+        query = input_text(inputs)
         ranked = sorted(range(len(self.pool)), key=lambda i: (-similarity[i], i))
-        chosen = [i for i in ranked if _text(self.pool[i].inputs) != query][: self.k]
+        chosen = [i for i in ranked if input_text(self.pool[i].inputs) != query][: self.k]
         return tuple(self.pool[i] for i in reversed(chosen))
 
     def to_dict(self) -> dict:
         return {"k": self.k, "pool": [{"inputs": d.inputs, "output": d.output} for d in self.pool]}
 
 
-def _text(inputs: dict[str, str]) -> str:
+def text_vectorizer():
+    """TF-IDF over character n-grams: they work for single words (plurals, letters) as well
+    as for sentences."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+
+
+def input_text(inputs: dict[str, str]) -> str:
     return " \n ".join(str(value) for value in inputs.values())

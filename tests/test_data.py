@@ -99,3 +99,39 @@ def test_without_test_file_a_test_set_is_held_out(tmp_path):
     task = load_task(write_task(tmp_path, "name: t\ndata:\n  train: train.jsonl\n  dev_size: 5\n"))
     data = load_dataset(task)
     assert len(data.test) == 10 and len(data.pool) + len(data.dev) == 40
+
+
+def _pairs(animals, count, seed):
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        a, b = rng.sample(animals, 2)
+        rows.append({"input": f"{a}, {b}", "output": max(a, b)})
+    return rows
+
+
+@pytest.mark.parametrize("test_animals,warned", [("new", True), ("same", False)])
+def test_a_test_set_unlike_the_train_pool_is_flagged(tmp_path, test_animals, warned):
+    known = ["cat", "dog", "horse", "mouse", "snail", "whale", "eagle", "shark", "otter", "tiger"]
+    unseen = ["giraffe", "lobster", "bison", "falcon", "koala", "panda", "zebra", "walrus"]
+    write_jsonl(tmp_path / "train.jsonl", _pairs(known, 300, 1))
+    write_jsonl(tmp_path / "test.jsonl",
+                _pairs(unseen if test_animals == "new" else known, 60, 2))
+    task = load_task(write_task(tmp_path, "name: t\ndata: {train: train.jsonl, "
+                                          "test: test.jsonl, dev_size: 30}\n"))
+    notes = [note for note in load_dataset(task).warnings if "less like the train pool" in note]
+    assert bool(notes) == warned
+    if warned:
+        assert "retrieved demos" in notes[0]
+
+
+def test_the_bundled_larger_animal_task_is_flagged_and_sentiment_is_not():
+    from conftest import REPO
+
+    tasks = REPO / "benchmarks" / "tasks"
+    flagged = {name: any("less like the train pool" in note for note in
+                         load_dataset(load_task(tasks / f"{name}.yaml")).warnings)
+               for name in ("larger_animal", "sentiment", "singular_to_plural")}
+    assert flagged == {"larger_animal": True, "sentiment": False, "singular_to_plural": False}
