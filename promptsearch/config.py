@@ -68,8 +68,8 @@ class SearchSpec(_Strict):
     budget: Budget = Field(default_factory=Budget)
     racing: Optional[bool] = None  # None: on for `auto`, off for the single strategies
     # Train-pool examples on which the top dev keys are scored again before the winner is
-    # chosen (promptsearch.confirm); None: the dev set's size for `auto`, 0 (off) otherwise.
-    confirm: Optional[int] = Field(None, ge=0, le=100_000)
+    # chosen (promptsearch.confirm); 0: off.
+    confirm: int = Field(0, ge=0, le=100_000)
     seed: int = 0
     # Stop the search (keeping every result) once this share of dev calls has failed after
     # retries: an API that is down should not burn the budget on errors. None: never stop.

@@ -124,7 +124,7 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
     _restore(context, store, run_id, evaluator)
     strategy = STRATEGIES[config.search.strategy](context)
     dataset = prepared.dataset
-    checks = confirm_size(config.search, len(dataset.dev), len(dataset.pool))
+    checks = confirm_size(config.search, len(dataset.pool))
     stopped = "interrupted"
     try:
         with meter.holding_back(reserve(checks)):

@@ -58,19 +58,16 @@ def test_held_back_examples_skip_every_fixed_demo_and_follow_the_seed():
     assert held_back(pool, keys, 10, seed=2) != chosen[:10]
 
 
-def _search(strategy="auto", confirm=None, lm_calls=200):
-    return SimpleNamespace(strategy=strategy, confirm=confirm,
-                           budget=SimpleNamespace(lm_calls=lm_calls))
+def _search(confirm=0, lm_calls=200):
+    return SimpleNamespace(confirm=confirm, budget=SimpleNamespace(lm_calls=lm_calls))
 
 
-def test_confirmation_is_on_for_auto_and_stays_within_its_share_of_the_budget():
-    assert confirm_size(_search(), dev_size=15, pool_size=200) == 15
-    assert confirm_size(_search("tpe"), 15, 200) == 0
-    assert confirm_size(_search("tpe", confirm=12), 15, 200) == 12
-    assert confirm_size(_search(lm_calls=120), 15, 200) == 10   # a quarter of 120, over 3 keys
-    assert confirm_size(_search(lm_calls=None), 40, 60) == 30   # half the pool at most
-    assert confirm_size(_search(lm_calls=40), 15, 200) == 0     # 3 examples: not worth it
-    assert confirm_size(_search(confirm=0), 15, 200) == 0
+def test_confirmation_is_off_unless_asked_and_stays_within_its_share_of_the_budget():
+    assert confirm_size(_search(), pool_size=200) == 0
+    assert confirm_size(_search(confirm=15), 200) == 15
+    assert confirm_size(_search(confirm=15, lm_calls=120), 200) == 10  # a quarter of 120 / 3
+    assert confirm_size(_search(confirm=40, lm_calls=None), 60) == 30   # half the pool at most
+    assert confirm_size(_search(confirm=15, lm_calls=40), 200) == 0     # 3 each: not worth it
 
 
 def test_a_run_confirms_its_leaders_within_the_budget_and_picks_on_all_their_examples(
@@ -92,7 +89,7 @@ def test_a_run_confirms_its_leaders_within_the_budget_and_picks_on_all_their_exa
     assert "confirm" in run_leaderboard(store, result.run_id).columns
 
 
-def test_single_strategies_do_not_confirm_unless_asked(upper_task, fake_model, tmp_path):
+def test_a_run_does_not_confirm_unless_asked(upper_task, fake_model, tmp_path):
     store = open_store(tmp_path / "results")
     result = run(upper_task, store=store, results_dir=tmp_path / "results")
     assert store.evaluation_counts(result.run_id, "confirm") == {}
