@@ -33,7 +33,7 @@ KEY = ("task", "strategy", "seed", "racing", "budget")
 
 def configured(name: str, strategy: str, budget: int, seed: int, racing: bool | None,
                proposer: str | None = None, model: str | None = None, threads: int = 2,
-               dev_size: int | None = None):
+               dev_size: int | None = None, confirm: int = 0):
     task = load_task(TASKS / f"{name}.yaml")
     config = task.config
     if proposer:
@@ -45,7 +45,7 @@ def configured(name: str, strategy: str, budget: int, seed: int, racing: bool | 
         config = config.model_copy(update={"data": config.data.model_copy(
             update={"dev_size": dev_size})})
     search = config.search.model_copy(update={
-        "strategy": strategy, "seed": seed, "racing": racing,
+        "strategy": strategy, "seed": seed, "racing": racing, "confirm": confirm,
         "budget": config.search.budget.model_copy(update={"lm_calls": budget, "minutes": 30})})
     return task.model_copy(update={"config": config.model_copy(update={"search": search})})
 
@@ -88,6 +88,8 @@ def main() -> None:
                                         "local/qwen2.5-coder-1.5b); rows are labelled with it")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads per model")
     parser.add_argument("--dev-size", type=int, help="dev examples instead of the task's")
+    parser.add_argument("--confirm", type=int, default=0,
+                        help="search.confirm: held-back examples the top 3 keys answer again")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     csv_path = args.out / "strategies.csv"
@@ -96,9 +98,9 @@ def main() -> None:
     for seed in args.seeds:
         for name in args.tasks:
             for strategy in args.strategies:
-                label = _label(strategy, args.proposer, args.model, args.dev_size)
+                label = _label(strategy, args.proposer, args.model, args.dev_size, args.confirm)
                 task = configured(name, strategy, args.budget, seed, args.racing, args.proposer,
-                                  args.model, args.threads, args.dev_size)
+                                  args.model, args.threads, args.dev_size, args.confirm)
                 racing = task.config.search.racing_on()
                 key = (name, label, str(seed), str(racing), str(args.budget))
                 if key in done:
@@ -113,12 +115,14 @@ def main() -> None:
     write_summary(csv_path, args.out / "strategies.md")
 
 
-def _label(strategy: str, proposer: str | None, model: str | None, dev_size: int | None) -> str:
+def _label(strategy: str, proposer: str | None, model: str | None, dev_size: int | None,
+           confirm: int = 0) -> str:
     """`ape@qwen…` with another proposer; `dspy-mipro [task model qwen…, dev 15]` with another
-    task model or dev size."""
+    task model or dev size; `auto [confirm 30]` with confirmation."""
     label = strategy + (f"@{proposer.split('/')[-1]}" if proposer else "")
     notes = [f"task model {model.split('/')[-1]}"] if model else []
     notes += [f"dev {dev_size}"] if dev_size else []
+    notes += [f"confirm {confirm}"] if confirm else []
     return label + (f" [{', '.join(notes)}]" if notes else "")
 
 
