@@ -66,19 +66,20 @@ def _yes(holds: bool) -> str:
 
 
 def verdict(rows: list[dict], model: str) -> str:
-    """Per task: promptsearch `auto` against the best DSPy optimizer (highest test score, fewest
-    calls among ties), seed 0 rows only so every line compares one run with one run."""
+    """Per task and seed: promptsearch `auto` against the best DSPy optimizer of the same seed
+    (highest test score, fewest calls among ties), so every line compares one run with one."""
     lines = []
-    mine = [r for r in rows if r["model"] == model and r["seed"] == "0"]
-    for task in sorted({r["task"] for r in mine}):
-        dspy = [r for r in mine if r["task"] == task and r["contender"].startswith("dspy-")]
-        auto = [r for r in mine if r["task"] == task and r["contender"] == "promptsearch-auto"]
+    mine = [r for r in rows if r["model"] == model]
+    for task, seed in sorted({(r["task"], r["seed"]) for r in mine}):
+        same = [r for r in mine if (r["task"], r["seed"]) == (task, seed)]
+        dspy = [r for r in same if r["contender"].startswith("dspy-")]
+        auto = [r for r in same if r["contender"] == "promptsearch-auto"]
         if not dspy or not auto:
             continue
         best = best_dspy(dspy)
         mine_auto = auto[0]
         stopped = best["note"].split(":")[0] if best["note"] else ""
-        lines.append({"task": task, "best DSPy": best["contender"] + (
+        lines.append({"task": task, "seed": seed, "best DSPy": best["contender"] + (
                           f" (stopped: {stopped})" if stopped else ""),
                       "its test (calls)": f"{_number(best['test']):.2f} ({best['lm_calls']})",
                       "auto test (calls)":

@@ -95,12 +95,16 @@ def test_verdict_says_where_auto_loses_to_the_best_dspy_optimizer():
     rows = [_compare_row("dspy-mipro", 0.85, 194), _compare_row("dspy-bootstrap", 0.85, 118),
             _compare_row("promptsearch-auto", 0.86, 118),
             _compare_row("dspy-mipro", 0.90, 150, task="plurals"),
-            _compare_row("promptsearch-auto", 0.88, 150, task="plurals")]
+            _compare_row("promptsearch-auto", 0.88, 150, task="plurals"),
+            {**_compare_row("dspy-mipro", 0.80, 160, task="plurals"), "seed": "1"},
+            {**_compare_row("promptsearch-auto", 0.84, 160, task="plurals"), "seed": "1"}]
     for row in rows:
         row["note"] = ""
     lines = [line for line in verdict(rows, "m").splitlines() if line.startswith("| ")][1:]
-    assert lines[0].startswith("| plurals | dspy-mipro | 0.90 (150) | 0.88 (150) | **no** | yes")
-    assert lines[1].startswith("| sentiment | dspy-bootstrap | 0.85 (118) | 0.86 (118) | yes | yes")
+    assert lines[0].startswith("| plurals | 0 | dspy-mipro | 0.90 (150) | 0.88 (150) | **no** | yes")
+    assert lines[1].startswith("| plurals | 1 | dspy-mipro | 0.80 (160) | 0.84 (160) | yes | yes")
+    assert lines[2].startswith(
+        "| sentiment | 0 | dspy-bootstrap | 0.85 (118) | 0.86 (118) | yes | yes")
 
 
 def test_dspy_detail_keeps_rows_whose_store_is_elsewhere():
