@@ -76,20 +76,45 @@ def verdict(rows: list[dict], model: str) -> str:
         auto = [r for r in same if r["contender"] == "promptsearch-auto"]
         if not dspy or not auto:
             continue
-        best = best_dspy(dspy)
-        mine_auto = auto[0]
-        stopped = best["note"].split(":")[0] if best["note"] else ""
-        lines.append({"task": task, "seed": seed, "best DSPy": best["contender"] + (
-                          f" (stopped: {stopped})" if stopped else ""),
-                      "its test (calls)": f"{_number(best['test']):.2f} ({best['lm_calls']})",
-                      "auto test (calls)":
-                          f"{_number(mine_auto['test']):.2f} ({mine_auto['lm_calls']})",
-                      "auto test ≥": _yes(_number(mine_auto["test"]) >= _number(best["test"])),
-                      "auto calls ≤": _yes(_number(mine_auto["lm_calls"])
-                                           <= _number(best["lm_calls"]))})
+        lines.append(_line(task, seed, best_dspy(dspy), auto[0]))
+    lines += seed_means(mine)
     if not lines:
         return ""
-    return markdown_table(lines, list(lines[0]))
+    return markdown_table(sorted(lines, key=lambda line: (line["task"], line["seed"])),
+                          list(lines[0]))
+
+
+def _line(task: str, seed: str, best: dict, auto: dict) -> dict:
+    stopped = best["note"].split(":")[0] if best["note"] else ""
+    return {"task": task, "seed": seed,
+            "best DSPy": best["contender"] + (f" (stopped: {stopped})" if stopped else ""),
+            "its test (calls)": f"{_number(best['test']):.2f} ({_number(best['lm_calls']):.0f})",
+            "auto test (calls)": f"{_number(auto['test']):.2f} ({_number(auto['lm_calls']):.0f})",
+            "auto test ≥": _yes(_number(auto["test"]) >= _number(best["test"])),
+            "auto calls ≤": _yes(_number(auto["lm_calls"]) <= _number(best["lm_calls"]))}
+
+
+def seed_means(rows: list[dict]) -> list[dict]:
+    """Per task run with several seeds: `auto`'s mean against the DSPy optimizer with the best
+    mean (test score and calls averaged over the seeds)."""
+    lines = []
+    for task in sorted({r["task"] for r in rows}):
+        seeds = sorted({r["seed"] for r in rows if r["task"] == task})
+        if len(seeds) < 2:
+            continue
+        means = {}
+        for contender in sorted({r["contender"] for r in rows if r["task"] == task}):
+            mine = [r for r in rows if (r["task"], r["contender"]) == (task, contender)]
+            if len(mine) == len(seeds):  # only contenders that ran on every seed
+                means[contender] = {"contender": contender, "note": "",
+                                    "test": statistics.mean(_number(r["test"]) for r in mine),
+                                    "lm_calls": statistics.mean(_number(r["lm_calls"])
+                                                                for r in mine)}
+        dspy = [row for name, row in means.items() if name.startswith("dspy-")]
+        auto = means.get("promptsearch-auto")
+        if dspy and auto:
+            lines.append(_line(task, f"mean of {len(seeds)}", best_dspy(dspy), auto))
+    return lines
 
 
 def write_summary(csv_path: Path, md_path: Path) -> None:
@@ -104,7 +129,8 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
         parts += [f"\n## {model}\n", pivot(rows, model)]
         against = verdict(rows, model)
         if against:
-            parts += ["\npromptsearch `auto` against the best DSPy optimizer on each task:\n",
+            parts += ["\npromptsearch `auto` against the best DSPy optimizer per task and seed "
+                      "(and over the seeds, where a task ran with several):\n",
                       against]
     parts += ["\n## Every row\n", markdown_table(rows, DETAIL, {
         c: (lambda r, c=c: f"{_number(r[c]):.3f}") for c in ("test", "test_lo", "test_hi")})]

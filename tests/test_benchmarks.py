@@ -103,8 +103,26 @@ def test_verdict_says_where_auto_loses_to_the_best_dspy_optimizer():
     lines = [line for line in verdict(rows, "m").splitlines() if line.startswith("| ")][1:]
     assert lines[0].startswith("| plurals | 0 | dspy-mipro | 0.90 (150) | 0.88 (150) | **no** | yes")
     assert lines[1].startswith("| plurals | 1 | dspy-mipro | 0.80 (160) | 0.84 (160) | yes | yes")
-    assert lines[2].startswith(
+    assert lines[2].startswith("| plurals | mean of 2 | dspy-mipro | 0.85 (155) | 0.86 (155) | "
+                               "yes | yes")
+    assert lines[3].startswith(
         "| sentiment | 0 | dspy-bootstrap | 0.85 (118) | 0.86 (118) | yes | yes")
+
+
+def test_over_seeds_auto_meets_the_dspy_optimizer_with_the_best_mean():
+    from benchmarks.compare_report import seed_means
+
+    def row(contender, seed, test, calls):
+        return {**_compare_row(contender, test, calls), "seed": seed, "note": ""}
+
+    rows = [row("dspy-mipro", "0", 0.46, 205), row("dspy-mipro", "1", 0.40, 210),
+            row("dspy-copro", "0", 0.39, 47), row("dspy-copro", "1", 0.43, 47),
+            row("dspy-bootstrap", "0", 0.45, 128),  # one seed only: left out of the means
+            row("promptsearch-auto", "0", 0.44, 205), row("promptsearch-auto", "1", 0.50, 47)]
+    [line] = seed_means(rows)
+    assert line["seed"] == "mean of 2" and line["best DSPy"] == "dspy-mipro"
+    assert line["its test (calls)"] == "0.43 (208)" and line["auto test (calls)"] == "0.47 (126)"
+    assert (line["auto test ≥"], line["auto calls ≤"]) == ("yes", "yes")
 
 
 def test_dspy_detail_keeps_rows_whose_store_is_elsewhere():
