@@ -29,7 +29,7 @@ MIN_EXAMPLES = 5       # fewer fresh examples than this would add more noise tha
 def confirm_size(search, pool_size: int) -> int:
     """How many pool examples each finalist answers again (`search.confirm`, 0 by default),
     within the budget's share and the pool; 0 when too few are left to be worth their calls."""
-    wanted = search.confirm or 0
+    wanted = search.confirm
     calls = search.budget.lm_calls
     if calls is not None:
         wanted = min(wanted, int(calls * MAX_BUDGET_SHARE) // CONFIRM_KEYS)
