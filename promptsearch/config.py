@@ -31,6 +31,7 @@ class DataSpec(_Strict):
     input: Union[str, list[str]] = "input"
     target: str = "output"
     dev_size: int = Field(50, ge=1, le=100_000)
+    dev_split: Literal["random", "unseen"] = "random"
     test_size: Optional[int] = Field(None, ge=1)
 
     @property

@@ -15,6 +15,7 @@ import pandas as pd
 from .config import Task
 from .errors import InputError
 from .shift import shift_note
+from .splits import split_dev
 
 log = logging.getLogger("promptsearch")
 
@@ -59,7 +60,12 @@ def load_dataset(task: Task) -> Dataset:
     if spec.test_size:
         test = test[: spec.test_size]
     labels = _labels(task, train + test)
-    pool, dev = _split_dev(train, spec.dev_size, task.config.search.seed, notes)
+    try:
+        pool, dev = split_dev(train, spec.dev_size, task.config.search.seed, spec.dev_split,
+                              notes)
+    except ValueError as error:
+        raise InputError(str(error), source=task.source, field="data.dev_split",
+                         fix="use data.dev_split: random") from None
     if spec.test:  # a test set held out of train is like it by construction
         notes += filter(None, [shift_note(pool, dev, test, task.config.search.seed)])
     for note in notes:
@@ -148,15 +154,6 @@ def _hold_out(train: list[Example], seed: int, size: int | None):
     random.Random(f"test-holdout:{seed}").shuffle(shuffled)
     count = size or max(1, min(100, int(len(shuffled) * DEFAULT_TEST_FRACTION)))
     return shuffled[count:], shuffled[:count]
-
-
-def _split_dev(train: list[Example], dev_size: int, seed: int, notes: list[str]):
-    shuffled = list(train)
-    random.Random(f"dev-split:{seed}").shuffle(shuffled)
-    if dev_size > len(shuffled) // 2:
-        dev_size = max(1, len(shuffled) // 2)
-        notes.append(f"train is small: dev_size reduced to {dev_size}")
-    return shuffled[dev_size:], shuffled[:dev_size]
 
 
 def _labels(task: Task, examples: list[Example]) -> tuple[str, ...] | None:

@@ -44,7 +44,8 @@ def shift_note(pool, dev, test, seed: int = 0) -> Optional[str]:
         return None
     return (f"test inputs are less like the train pool than dev inputs are (mean similarity "
             f"to the nearest train input {test_similarity:.2f} vs {dev_similarity:.2f}): dev "
-            f"scores will overstate test scores, most for keys with retrieved demos")
+            f"scores will overstate test scores, most for keys with retrieved demos; if test "
+            f"inputs hold items train never shows, set data.dev_split: unseen")
 
 
 def _sample(examples, rng: random.Random) -> list:
