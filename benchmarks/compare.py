@@ -36,9 +36,9 @@ from .strategies import configured
 
 CONTENDERS = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro",
               "dspy-copro", "dspy-bootstrap"]
-COLUMNS = ["task", "model", "contender", "seed", "budget", "dev_size", "test", "test_lo",
-           "test_hi", "lm_calls", "proposer_calls", "tokens", "seconds", "parse_failures",
-           "search_parse_failures", "test_examples", "note"]
+COLUMNS = ["task", "model", "contender", "seed", "budget", "dev_size", "dev_split", "test",
+           "test_lo", "test_hi", "lm_calls", "proposer_calls", "tokens", "seconds",
+           "parse_failures", "search_parse_failures", "test_examples", "note"]
 KEY = ("task", "model", "contender", "seed", "budget")
 CURVE_COLUMNS = ["task", "model", "contender", "seed", "budget", "lm_calls", "best_dev"]
 DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translation_en-fr",
@@ -182,6 +182,7 @@ def main() -> None:
                                CURVE_COLUMNS)
                 dataset = load_dataset(task)
                 append_row(csv_path, {**common, "dev_size": len(dataset.dev),
+                                      "dev_split": task.config.data.dev_split,
                                       "test_examples": len(dataset.test), **fields}, COLUMNS)
                 print(f"{name} {model} {contender} seed {seed}: test {fields['test']:.3f}, "
                       f"{fields['lm_calls']} calls, {fields['seconds']} s", flush=True)

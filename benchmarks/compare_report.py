@@ -14,9 +14,9 @@ from .harness import markdown_table, read_rows
 
 ORDER = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro", "dspy-copro",
          "dspy-bootstrap"]
-DETAIL = ["task", "model", "contender", "seed", "budget", "dev_size", "test", "test_lo",
-          "test_hi", "lm_calls", "proposer_calls", "tokens", "seconds", "parse_failures",
-          "search_parse_failures", "note"]
+DETAIL = ["task", "model", "contender", "seed", "budget", "dev_size", "dev_split", "test",
+          "test_lo", "test_hi", "lm_calls", "proposer_calls", "tokens", "seconds",
+          "parse_failures", "search_parse_failures", "note"]
 
 
 def _number(text: str) -> float:
@@ -124,7 +124,10 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
              "(95% bootstrap CI in compare.csv), LM calls it spent searching (task + proposer, "
              "test scoring excluded for all), and answers on test that could not be parsed. "
              "DSPy contenders answer the test set in DSPy's own format, as a DSPy user's "
-             "program would. Budget curves: curves.html.\n"]
+             "program would. `dev_split` says how dev was drawn from train: `unseen` = dev "
+             "inputs use no word of the demo pool (larger_animal's task file, whose test "
+             "animals appear nowhere in train), `random` otherwise. Budget curves: "
+             "curves.html.\n"]
     for model in sorted({r["model"] for r in rows}):
         parts += [f"\n## {model}\n", pivot(rows, model)]
         against = verdict(rows, model)

@@ -25,7 +25,7 @@ DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translatio
                  "antonyms"]
 ALL_TASKS = sorted(path.stem for path in TASKS.glob("*.yaml"))
 DEFAULT_STRATEGIES = ["random", "tpe", "ape", "opro", "protegi", "evolution", "auto"]
-COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev", "test", "test_lo", "test_hi",
+COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev_split", "dev", "test", "test_lo", "test_hi",
            "seed_test", "lm_calls", "proposer_calls", "racing_saved", "model_calls",
            "test_calls", "dev_calls_to_winner", "seconds", "winner_origin", "winner_key"]
 KEY = ("task", "strategy", "seed", "racing", "budget")
@@ -64,7 +64,8 @@ def row(task, strategy, seed, racing, budget, result, seconds, store) -> dict:
     winner = next(r for r in result.finalists if r["winner"])
     baseline = next((r for r in result.finalists if r["baseline"]), None)
     spent = result.lock["spent"]
-    return {"task": task, "strategy": strategy, "seed": seed, "racing": racing, "budget": budget,
+    return {"task": task.name, "strategy": strategy, "seed": seed, "racing": racing,
+            "budget": budget, "dev_split": task.config.data.dev_split,
             "dev": winner["dev"], "test": winner["test"], "test_lo": winner["test_lo"],
             "test_hi": winner["test_hi"], "seed_test": baseline["test"] if baseline else None,
             "lm_calls": spent["lm_calls"], "proposer_calls": spent["proposer_calls"],
@@ -108,7 +109,7 @@ def main() -> None:
                 started = time.monotonic()
                 result = run(task, store=store, results_dir=args.out / "bench")
                 elapsed = time.monotonic() - started
-                append_row(csv_path, row(name, label, seed, racing, args.budget, result,
+                append_row(csv_path, row(task, label, seed, racing, args.budget, result,
                                          elapsed, store), COLUMNS)
                 print(f"{name} {label} racing={racing}: test "
                       f"{result.lock['scores']['test']:.2f} in {elapsed:.0f} s", flush=True)
@@ -159,8 +160,20 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
               "three were not · per-row "
               "details (CIs, dev, calls to reach the winner, winner origin) in strategies.csv · "
               "seconds are wall time with one shared call cache: a row that revisits prompts an "
-              "earlier row scored runs faster\n\n")
+              "earlier row scored runs faster · " + _split_note(rows) + "\n\n")
     md_path.write_text(header + markdown_table(table, columns), encoding="utf-8")
+
+
+def _split_note(rows: list[dict]) -> str:
+    """Which dev split each task's rows used (a task file can change it, e.g. larger_animal's
+    `dev_split: unseen`; rows measured before keep the split they ran with)."""
+    by_task: dict[str, set] = {}
+    for r in rows:
+        by_task.setdefault(r["task"], set()).add(r.get("dev_split") or "random")
+    other = [f"{task}: {' and '.join(sorted(splits))}" for task, splits in sorted(by_task.items())
+             if splits != {"random"}]
+    return "dev drawn at random from train" + (f", except {'; '.join(other)}" if other else
+                                                 " in every row")
 
 
 if __name__ == "__main__":

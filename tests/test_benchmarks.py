@@ -51,6 +51,7 @@ def test_compare_harness_writes_its_columns_and_resumes(tmp_path):
                                               "dspy-bootstrap"]
     for row in rows:
         assert row["task"] == "first_word_letter" and row["model"] == "gemma-3-270m"
+        assert row["dev_split"] == "random"  # the task file's; larger_animal's says unseen
         values = {c: float(row[c]) for c in COMPARE_NUMERIC}
         assert values["test_lo"] <= values["test"] <= values["test_hi"]
         assert values["lm_calls"] <= 40
@@ -137,3 +138,14 @@ def test_dspy_detail_keeps_rows_whose_store_is_elsewhere():
     rows = merged(earlier, [detail("larger_animal", "dspy-copro", "0.52")])
     assert [(r["task"], r["dspy key test"]) for r in rows] == [
         ("larger_animal", "0.52"), ("sentiment", "0.84")]  # fresh replaces, the rest stays
+
+
+def test_strategies_table_says_which_dev_split_each_task_ran_with():
+    from benchmarks.strategies import _split_note
+
+    rows = [{"task": "sentiment", "dev_split": "random"},
+            {"task": "larger_animal", "dev_split": ""},  # a row from before the column
+            {"task": "larger_animal", "dev_split": "unseen"}]
+    assert _split_note(rows) == ("dev drawn at random from train, except larger_animal: "
+                                 "random and unseen")
+    assert _split_note(rows[:2]).endswith("in every row")
