@@ -125,9 +125,9 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
              "test scoring excluded for all), and answers on test that could not be parsed. "
              "DSPy contenders answer the test set in DSPy's own format, as a DSPy user's "
              "program would. `dev_split` says how dev was drawn from train: `unseen` = dev "
-             "inputs use no word of the demo pool (larger_animal's task file, whose test "
-             "animals appear nowhere in train), `random` otherwise. Budget curves: "
-             "curves.html.\n"]
+             "inputs use no word of the demo pool (larger_animal's task file since 8b14a4a: "
+             "its test animals appear nowhere in train; rows run before keep `random`), "
+             "`random` otherwise. Budget curves: curves.html.\n"]
     for model in sorted({r["model"] for r in rows}):
         parts += [f"\n## {model}\n", pivot(rows, model)]
         against = verdict(rows, model)
