@@ -25,8 +25,8 @@ DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translatio
                  "antonyms"]
 ALL_TASKS = sorted(path.stem for path in TASKS.glob("*.yaml"))
 DEFAULT_STRATEGIES = ["random", "tpe", "ape", "opro", "protegi", "evolution", "auto"]
-COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev_split", "dev", "test", "test_lo", "test_hi",
-           "seed_test", "lm_calls", "proposer_calls", "racing_saved", "model_calls",
+COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev_split", "dev", "test", "test_lo",
+           "test_hi", "seed_test", "lm_calls", "proposer_calls", "racing_saved", "model_calls",
            "test_calls", "dev_calls_to_winner", "seconds", "winner_origin", "winner_key"]
 KEY = ("task", "strategy", "seed", "racing", "budget")
 
