@@ -173,8 +173,20 @@ class Store:
             return [dict(row) for row in conn.execute(query).mappings()]
 
     # candidates and evaluations -------------------------------------------------------------
-    def add_candidate(self, **row: Any) -> None:
-        self._insert_ignore(candidates, {"created_at": time.time(), **row})
+    def add_candidate(self, spent: Optional[dict] = None, **row: Any) -> None:
+        """Record a scored candidate (once per run and trial); with `spent`, the run's spending
+        in the same transaction: a process killed between two writes would otherwise resume
+        with a candidate whose calls it never counted, and search on with a larger budget."""
+        row = {"created_at": time.time(), **row}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(candidates).values(**row))
+                if spent is not None:
+                    conn.execute(update(runs).where(runs.c.id == row["run_id"])
+                                 .values(spent=spent))
+        except IntegrityError:  # recorded already (a key finished after its worker died)
+            if spent is not None:
+                self.update_run(row["run_id"], spent=spent)
 
     def list_candidates(self, run_id: str) -> list[dict]:
         query = select(candidates).where(candidates.c.run_id == run_id).order_by(candidates.c.trial)

@@ -193,8 +193,10 @@ class WorkerLoop(SearchLoop):
                 pool.add(Candidate(row["trial"], key, row["origin"]),
                          self.evaluator.recorded(key, self.dev, "dev"))
 
-    def save_spent(self) -> None:
-        """A worker's spending is settled in the shared run at the end of each trial."""
+    def record(self, candidate: Candidate, result) -> None:
+        """The candidate alone: a worker's spending is settled in the shared run at the end of
+        each trial."""
+        record_candidate(self.store, self.run_id, candidate, result)
 
 
 def check_shardable(prepared: Prepared) -> None:

@@ -90,3 +90,78 @@ def fresh_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "uninterrupted"
     folder.mkdir()
     return folder
+
+
+# A process killed at each point between a trial's writes (scored rows, candidate row with the
+# spending, optuna's tell, the next ask) resumes into the uninterrupted run: the same candidates
+# in the same order, the same budget spent, the same winner. The kill is os._exit in a forked
+# child, placed exactly where the timing of a real `kill -9` can only land by chance.
+def _exit_on_call(cls, name: str, number: int, after: bool) -> None:
+    original, calls = getattr(cls, name), [0]
+
+    def wrapper(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == number and not after:
+            os._exit(9)
+        value = original(*args, **kwargs)
+        if calls[0] == number:
+            os._exit(9)
+        return value
+
+    setattr(cls, name, wrapper)
+
+
+CRASH_POINTS = {  # where the child dies: (class, method, on which call, after it returns)
+    "a seed prompt's model call in flight": ("promptsearch.evaluate:Evaluator", "_ask", 15,
+                                            False),
+    "a model call in flight": ("promptsearch.evaluate:Evaluator", "_ask", 45, False),
+    "candidate recorded, strategy not told": ("strategy", "tell", 5, False),
+    "strategy told, next trial not asked": ("strategy", "tell", 5, True),
+    "next trial asked, not scored": ("strategy", "ask", 6, True),
+}
+
+
+def _crash(task: Path, results: Path, point: str, strategy: str) -> None:
+    import importlib
+
+    from promptsearch import run
+    from promptsearch.search import STRATEGIES
+    where, name, number, after = CRASH_POINTS[point]
+    if where == "strategy":
+        cls = STRATEGIES[strategy]
+    else:
+        module, name_of_class = where.split(":")
+        cls = getattr(importlib.import_module(module), name_of_class)
+    _exit_on_call(cls, name, number, after)
+    run(task, results_dir=results)
+    os._exit(0)  # reached only if the crash point never came
+
+
+def _history(results: Path) -> list[tuple]:
+    with sqlite3.connect(results / "promptsearch.db") as conn:
+        return list(conn.execute("SELECT trial, key_id, status, dev_score FROM ps_candidates "
+                                 "ORDER BY trial"))
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "random"])
+@pytest.mark.parametrize("point", list(CRASH_POINTS))
+def test_a_crash_at_any_point_of_a_trial_resumes_into_the_uninterrupted_run(
+        upper_task, fake_model, tmp_path, point, strategy):
+    import multiprocessing
+
+    from promptsearch import run
+    seeds = '["Write the word in capitals.", "Uppercase it.", "Shout the word."]'
+    upper_task.write_text(upper_task.read_text().replace('["Write the word in capitals."]', seeds)
+                          .replace("strategy: tpe", f"strategy: {strategy}")
+                          + "lm: {concurrency: 1}\n")  # three seed prompts: trials 0-2
+    uninterrupted = run(upper_task, results_dir=tmp_path / "whole")
+    child = multiprocessing.get_context("fork").Process(
+        target=_crash, args=(upper_task, tmp_path / "crashed", point, strategy))
+    child.start()
+    child.join()
+    assert child.exitcode == 9  # it died where it was meant to
+    resumed = run(upper_task, results_dir=tmp_path / "crashed", resume=True)
+    assert _history(tmp_path / "crashed") == _history(tmp_path / "whole")
+    assert resumed.lock["key_id"] == uninterrupted.lock["key_id"]
+    assert resumed.lock["scores"] == uninterrupted.lock["scores"]
+    assert resumed.lock["spent"]["lm_calls"] == uninterrupted.lock["spent"]["lm_calls"]

@@ -76,6 +76,9 @@ class Context:
     paraphrased: bool = False
     task_model: Any = None     # the task's LM (strategies that run another framework need it)
     first_trial: int = 0       # a resumed run numbers its new trials after the recorded ones
+    # A resumed run's recorded candidates by trial number ({key_id, status, dev_score}): a trial
+    # whose row was written just before the process died is told, not asked again.
+    recorded: dict = field(default_factory=dict)
     metric: Any = None         # promptsearch.metrics.Metric
     # Set only in a worker of a shared run: the run-wide number of the trial being asked for
     # (strategies draw from it, so workers do not all ask the same thing), and the worker's

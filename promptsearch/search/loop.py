@@ -75,11 +75,10 @@ class SearchLoop:
                 self.strategy.tell(candidate, None)
             raise
         self.meter.spent.trials += 1
-        record_candidate(self.store, self.run_id, candidate, result)
+        self.record(candidate, result)
         self.strategy.context.pool.add(candidate, result)
         if tell:
             self.strategy.tell(candidate, result)
-        self.save_spent()
         if rankable(result) and (self.best is None or result.score > self.best):
             self.best = result.score
         self.observer.on_trial(TrialResult(candidate, result, self.best), self.meter)
@@ -92,8 +91,9 @@ class SearchLoop:
             return self.errors.reason()
         return None
 
-    def save_spent(self) -> None:
-        self.store.update_run(self.run_id, spent=self.meter.snapshot())
+    def record(self, candidate: Candidate, result: KeyScore) -> None:
+        """The candidate's row and the run's spending, in one transaction."""
+        record_candidate(self.store, self.run_id, candidate, result, self.meter.snapshot())
 
 
 class ErrorRate:
@@ -114,12 +114,13 @@ class ErrorRate:
                 f"{self.limit:g}")
 
 
-def record_candidate(store, run_id: str, candidate: Candidate, result: KeyScore) -> None:
+def record_candidate(store, run_id: str, candidate: Candidate, result: KeyScore,
+                     spent: Optional[dict] = None) -> None:
     # A key whose every call failed is "failed": it has no score, so it is never ranked.
     status = ("pruned" if result.pruned else "complete" if rankable(result)
               else "failed" if result.complete else "partial")
     store.add_candidate(
-        run_id=run_id, trial=candidate.trial, key_id=candidate.key.id, origin=candidate.origin,
-        status=status, dev_score=result.score,
+        spent=spent, run_id=run_id, trial=candidate.trial, key_id=candidate.key.id,
+        origin=candidate.origin, status=status, dev_score=result.score,
         examples=result.examples, errors=result.errors, unparseable=result.unparseable,
         lm_calls=result.lm_calls, tokens=result.tokens, seconds=round(result.seconds, 3))

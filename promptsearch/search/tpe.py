@@ -57,14 +57,33 @@ class TPEStrategy(Strategy):
             failed_trial_callback=RetryFailedTrialCallback(max_retry=3))
 
     def _retry_stale_trials(self) -> None:
-        """Trials left running by a killed process: ask their points again (first), and fail
-        the stale ones, marked so that they do not count as history."""
+        """Trials a killed process left running, each resumed as the uninterrupted run had it:
+        told its result if its candidate was recorded; else asked again, first and under its
+        own number; a trial killed while its point was drawn is failed, marked so that it does
+        not count as history."""
+        storage = self.study._storage  # optuna has no public way to reset another's trial
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if trial.params:
-                self.study.enqueue_trial(trial.params)
-            # optuna has no public way to mark a trial another process left running
-            self.study._storage.set_trial_user_attr(trial._trial_id, STALE, True)
-            self.study.tell(trial.number, state=TrialState.FAIL)
+            key_id, row = self._key_id(trial.params), self.context.recorded.get(trial.number)
+            if key_id is not None and row is not None and row["key_id"] == key_id:
+                self._tell_recorded(trial.number, row)
+            elif key_id is not None:  # the lowest-numbered waiting trial is asked first
+                storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
+            else:
+                storage.set_trial_user_attr(trial._trial_id, STALE, True)
+                self.study.tell(trial.number, state=TrialState.FAIL)
+
+    def _key_id(self, params: dict) -> Optional[str]:
+        names = self.distributions()
+        if set(params) != set(names):
+            return None
+        return self.context.space.key(Point(**{name: params[name] for name in names})).id
+
+    def _tell_recorded(self, number: int, row: dict) -> None:
+        if row["status"] == "complete":
+            self.study.tell(number, row["dev_score"])
+        else:
+            self.study.tell(number, state=TrialState.PRUNED if row["status"] == "pruned"
+                            else TrialState.FAIL)
 
     def _sampler(self) -> optuna.samplers.TPESampler:
         """A sampler seeded by (run seed, trials so far): each ask is a function of the history
