@@ -152,7 +152,7 @@ def test_validate_checks_without_calling_a_model(upper_task, fake_model, capsys)
     assert "ok" in capsys.readouterr().out and fake_model.calls == 0
 
 
-@pytest.mark.parametrize("strategy", ["random", "opro", "tpe"])
+@pytest.mark.parametrize("strategy", ["random", "opro", "tpe", "auto"])
 def test_an_interrupted_run_resumes_after_its_recorded_trials(upper_task, fake_model, tmp_path,
                                                               strategy):
     results = tmp_path / "results"
@@ -177,4 +177,6 @@ def test_an_interrupted_run_resumes_after_its_recorded_trials(upper_task, fake_m
     after = store.list_candidates(run_id)
     assert resumed.run_id == run_id and len(after) > len(before)
     assert after[: len(before)] == before  # nothing recorded is lost or overwritten
+    seed_key = before[0]["key_id"]  # trial 0 scores the seed prompt; resuming does not again
+    assert [c["trial"] for c in after if c["key_id"] == seed_key] == [0]
     assert resumed.lock["spent"]["lm_calls"] <= 120

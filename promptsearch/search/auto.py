@@ -88,11 +88,11 @@ class AutoStrategy(Strategy):
         return candidate
 
     def _baseline(self):
-        """The next seed baseline, if any is left; a worker of a shared run scores the seeds at
-        trials 0, 1, ... of the run, as one process does."""
-        if self.context.trial is None:
-            return self._baselines.pop(0) if self._baselines else None
-        trial = self.context.trial
+        """The seed baseline of this trial, if any: the seeds are trials 0, 1, ... of the run,
+        in one process as in a shared run's workers, so a resumed run skips the recorded ones.
+        (The bandit's statistics start afresh on resume: a resumed `auto` run goes on from the
+        recorded pool, not along the uninterrupted run's path.)"""
+        trial = self.trial if self.context.trial is None else self.context.trial
         return self._baselines[trial] if trial < len(self._baselines) else None
 
     def tell(self, candidate: Candidate, result) -> None:

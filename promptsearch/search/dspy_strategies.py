@@ -29,7 +29,7 @@ class DSPyStrategy(Strategy):
     def __init__(self, context):
         super().__init__(context)
         self.queue: list[Candidate] = []
-        self.trial = context.first_trial
+        self.trial = 0  # its candidates are numbered from the run's start, also when resumed
         self.failure: Optional[str] = None
         # (LM calls spent so far, score) of each example DSPy scored while evaluating a
         # program (not while bootstrapping demos): the raw material of a budget curve.
@@ -50,6 +50,8 @@ class DSPyStrategy(Strategy):
         if program is not None:  # DSPy's result, or its starting program if it was stopped
             origin = self.name if self.failure is None else f"{self.name}:unfinished"
             self.queue.append(self._candidate(self._to_key(program), origin, None))
+        # A resumed run asks only the candidates it had not reached.
+        self.queue = [c for c in self.queue if c.trial >= self.context.first_trial]
 
     def ask(self) -> Optional[Candidate]:
         return self.queue.pop(0) if self.queue else None

@@ -102,14 +102,14 @@ class EvolutionStrategy(ProposingStrategy):
     name = "evolution"
     mutation_rate = 0.3
 
-    def setup(self) -> None:
-        super().setup()
+    def initial_points(self) -> list[Point]:
         space = self.context.space
-        rng = self.rng("population")
+        rng = self.rng("population", trial=0)  # drawn before trial 0, also in a resumed run
         # A first population beyond the baselines: every bank instruction on the default carrier.
-        self.queue += [replace(self.mutate(self.default_carrier(), rng), instruction=index)
-                       for index in range(space.n_seeds, min(len(space.instructions),
-                                                             space.n_seeds + POPULATION - 2))]
+        return super().initial_points() + [
+            replace(self.mutate(self.default_carrier(), rng), instruction=index)
+            for index in range(space.n_seeds, min(len(space.instructions),
+                                                  space.n_seeds + POPULATION - 2))]
 
     def propose(self, rng: random.Random) -> Optional[Point]:
         population = self.context.pool.top(POPULATION)

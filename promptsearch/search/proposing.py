@@ -27,8 +27,15 @@ class ProposingStrategy(Strategy):
         self.proposals = 0
 
     def setup(self) -> None:
-        if self.enqueue_baselines:
-            self.queue = self.context.space.baselines() + [self.default_carrier()]
+        points = self.initial_points()
+        # Queued points are trials 0, 1, ...: a resumed run asks only those it had not reached.
+        self.queue = points[self.trial:] if self.enqueue_baselines else points
+
+    def initial_points(self) -> list[Point]:
+        """What is scored before the first proposal: the seeds and the default carrier."""
+        if not self.enqueue_baselines:
+            return []
+        return self.context.space.baselines() + [self.default_carrier()]
 
     # ask / tell -------------------------------------------------------------------------------
     def ask(self) -> Optional[Candidate]:
@@ -55,9 +62,10 @@ class ProposingStrategy(Strategy):
         raise NotImplementedError
 
     # helpers for subclasses -------------------------------------------------------------------
-    def rng(self, purpose: str) -> random.Random:
+    def rng(self, purpose: str, trial: Optional[int] = None) -> random.Random:
         """Every random choice derives from (task seed, strategy, trial number, purpose)."""
-        trial = self.trial if self.context.trial is None else self.context.trial
+        if trial is None:
+            trial = self.trial if self.context.trial is None else self.context.trial
         return random.Random(f"{self.name}:{self.context.seed}:{trial}:{purpose}")
 
     def call_seed(self, purpose: str) -> int:
