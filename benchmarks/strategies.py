@@ -137,31 +137,58 @@ def _mean(rows_by_task: dict, tasks: list[str]) -> str:
 def write_summary(csv_path: Path, md_path: Path) -> None:
     rows = read_rows(csv_path)
     tasks = sorted({r["task"] for r in rows})
-    names = sorted({(r["strategy"], r["racing"]) for r in rows})
     table = []
-    for strategy, racing in names:
-        mine = {r["task"]: r for r in rows if (r["strategy"], r["racing"]) == (strategy, racing)}
-        entry = {"strategy": strategy + (" +racing" if racing == "True" else "")}
-        for task in tasks:
-            entry[task] = (f"{float(mine[task]['test']):.2f}" if task in mine else "–")
-        entry["mean, 5 tasks"] = _mean(mine, DEFAULT_TASKS)
-        entry["mean, all 8"] = _mean(mine, ALL_TASKS)
-        entry["proposer calls"] = " ".join(
-            mine[task]["proposer_calls"] if task in mine else "–" for task in tasks)
-        entry["racing saved"] = sum(int(r["racing_saved"] or 0) for r in mine.values())
-        entry["seconds"] = f"{sum(float(r['seconds']) for r in mine.values()):.0f}"
-        table.append(entry)
+    for strategy, racing in sorted({(r["strategy"], r["racing"]) for r in rows}):
+        label = strategy + (" +racing" if racing == "True" else "")
+        mine = [r for r in rows if (r["strategy"], r["racing"]) == (strategy, racing)]
+        seeds = sorted({r["seed"] for r in mine}, key=int)
+        for seed in seeds:
+            by_task = {r["task"]: r for r in mine if r["seed"] == seed}
+            table.append(_summary_row(label + ("" if seed == "0" else f" · seed {seed}"),
+                                      by_task, tasks))
+        if len(seeds) > 1:
+            table.append(_summary_row(f"{label} · mean of seeds {' '.join(seeds)}",
+                                      _seed_means(mine, seeds), tasks))
     columns = ["strategy", *tasks, "mean, 5 tasks", "mean, all 8", "proposer calls",
                "racing saved", "seconds"]
     header = ("# Strategies at an equal LM-call budget (gemma-3-270m, test score of the winner)\n\n"
               "`python -m benchmarks.strategies` · every row spent the whole budget of LM calls "
               "(task + proposer); proposer calls are listed per task in column order · the five "
               "default tasks were the ones looked at while building the strategies, the other "
-              "three were not · per-row "
+              "three were not · rows are seed 0 unless they say otherwise; a `mean of seeds` row "
+              "averages each task over the seeds that ran it (on every one of them) · per-row "
               "details (CIs, dev, calls to reach the winner, winner origin) in strategies.csv · "
               "seconds are wall time with one shared call cache: a row that revisits prompts an "
               "earlier row scored runs faster · " + _split_note(rows) + "\n\n")
     md_path.write_text(header + markdown_table(table, columns), encoding="utf-8")
+
+
+def _summary_row(label: str, by_task: dict, tasks: list[str]) -> dict:
+    entry = {"strategy": label}
+    for task in tasks:
+        entry[task] = f"{float(by_task[task]['test']):.2f}" if task in by_task else "–"
+    entry["mean, 5 tasks"] = _mean(by_task, DEFAULT_TASKS)
+    entry["mean, all 8"] = _mean(by_task, ALL_TASKS)
+    entry["proposer calls"] = " ".join(
+        str(by_task[task]["proposer_calls"]) if task in by_task else "–" for task in tasks)
+    entry["racing saved"] = sum(int(r["racing_saved"] or 0) for r in by_task.values())
+    entry["seconds"] = f"{sum(float(r['seconds']) for r in by_task.values()):.0f}"
+    return entry
+
+
+def _seed_means(rows: list[dict], seeds: list[str]) -> dict:
+    """Per task that ran every seed: a row whose numbers are the means over the seeds."""
+    means = {}
+    for task in sorted({r["task"] for r in rows}):
+        runs = [r for r in rows if r["task"] == task]
+        if {r["seed"] for r in runs} != set(seeds):
+            continue
+        means[task] = {
+            "test": statistics.mean(float(r["test"]) for r in runs),
+            "proposer_calls": f"{statistics.mean(int(r['proposer_calls']) for r in runs):g}",
+            "racing_saved": round(statistics.mean(int(r["racing_saved"] or 0) for r in runs)),
+            "seconds": statistics.mean(float(r["seconds"]) for r in runs)}
+    return means
 
 
 def _split_note(rows: list[dict]) -> str:

@@ -149,3 +149,25 @@ def test_strategies_table_says_which_dev_split_each_task_ran_with():
     assert _split_note(rows) == ("dev drawn at random from train, except larger_animal: "
                                  "random and unseen")
     assert _split_note(rows[:2]).endswith("in every row")
+
+
+def test_strategies_table_keeps_each_seed_and_averages_the_seeds(tmp_path):
+    from benchmarks.harness import append_row
+    from benchmarks.strategies import COLUMNS, write_summary
+
+    def result(task, strategy, seed, test):
+        return {"task": task, "strategy": strategy, "seed": seed, "racing": "False",
+                "dev_split": "random", "test": test, "proposer_calls": 4, "racing_saved": 0,
+                "seconds": 10}
+
+    csv_path = tmp_path / "strategies.csv"
+    for row in (result("sentiment", "random", 0, 0.80), result("sum", "random", 0, 0.10),
+                result("sentiment", "random", 1, 0.90), result("sentiment", "tpe", 0, 0.70)):
+        append_row(csv_path, row, COLUMNS)
+    write_summary(csv_path, tmp_path / "strategies.md")
+    lines = (tmp_path / "strategies.md").read_text().splitlines()
+    cells = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:3] for line in lines
+             if line.startswith("| ") and not line.startswith("| strategy")}
+    assert cells == {"random": ["0.80", "0.10"], "random · seed 1": ["0.90", "–"],
+                     "random · mean of seeds 0 1": ["0.85", "–"],  # sum ran seed 0 only
+                     "tpe": ["0.70", "–"]}
