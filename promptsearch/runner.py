@@ -19,6 +19,7 @@ from .lm.client import LM
 from .metrics import Metric, get_metric
 from .key import PromptKey
 from .search import STRATEGIES, Candidate, Context
+from .search.base import RecordedTrial
 from .search.loop import Observer, optimize
 from .search.racing import make_scorer
 from .search.space import SearchSpace
@@ -164,7 +165,8 @@ def _restore(context: Context, store: Store, run_id: str, evaluator: Evaluator) 
     recorded evaluations (no model call: every example is in the store)."""
     recorded = store.list_candidates(run_id)
     context.first_trial = max((c["trial"] for c in recorded), default=-1) + 1
-    context.recorded = {c["trial"]: c for c in recorded}
+    context.recorded = {c["trial"]: RecordedTrial(c["key_id"], c["status"], c["dev_score"])
+                        for c in recorded}
     # A key that was being scored when the process died has evaluations but no candidate row,
     # and the budget snapshot predates them: count them as spent, as the uninterrupted run did.
     scored = {c["key_id"] for c in recorded}

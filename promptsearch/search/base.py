@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..key import PromptKey
 from .space import Point, SearchSpace
@@ -60,6 +60,14 @@ class Pool:
         return top[0] if top else None
 
 
+class RecordedTrial(NamedTuple):
+    """What a resumed strategy needs of a recorded candidate row."""
+
+    key_id: str
+    status: str
+    dev_score: Optional[float]
+
+
 @dataclass
 class Context:
     """What a strategy may use besides the space: the proposer and the budget (both counted),
@@ -76,9 +84,9 @@ class Context:
     paraphrased: bool = False
     task_model: Any = None     # the task's LM (strategies that run another framework need it)
     first_trial: int = 0       # a resumed run numbers its new trials after the recorded ones
-    # A resumed run's recorded candidates by trial number ({key_id, status, dev_score}): a trial
-    # whose row was written just before the process died is told, not asked again.
-    recorded: dict = field(default_factory=dict)
+    # A resumed run's recorded trials by number: one whose row was written just before the
+    # process died is told its result, not asked again.
+    recorded: dict[int, "RecordedTrial"] = field(default_factory=dict)
     metric: Any = None         # promptsearch.metrics.Metric
     # Set only in a worker of a shared run: the run-wide number of the trial being asked for
     # (strategies draw from it, so workers do not all ask the same thing), and the worker's
@@ -97,6 +105,11 @@ class Strategy(ABC):
 
     def setup(self) -> None:
         """Prepare before the first ask (e.g. propose instructions); may spend budget."""
+
+    def unreached(self, queued: list) -> list:
+        """What a strategy queues first is trials 0, 1, ... of the run: a resumed run asks only
+        those it had not reached (the others are recorded)."""
+        return queued[self.context.first_trial:]
 
     @abstractmethod
     def ask(self) -> Optional[Candidate]:

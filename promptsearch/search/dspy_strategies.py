@@ -50,8 +50,7 @@ class DSPyStrategy(Strategy):
         if program is not None:  # DSPy's result, or its starting program if it was stopped
             origin = self.name if self.failure is None else f"{self.name}:unfinished"
             self.queue.append(self._candidate(self._to_key(program), origin, None))
-        # A resumed run asks only the candidates it had not reached.
-        self.queue = [c for c in self.queue if c.trial >= self.context.first_trial]
+        self.queue = self.unreached(self.queue)
 
     def ask(self) -> Optional[Candidate]:
         return self.queue.pop(0) if self.queue else None

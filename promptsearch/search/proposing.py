@@ -28,8 +28,7 @@ class ProposingStrategy(Strategy):
 
     def setup(self) -> None:
         points = self.initial_points()
-        # Queued points are trials 0, 1, ...: a resumed run asks only those it had not reached.
-        self.queue = points[self.trial:] if self.enqueue_baselines else points
+        self.queue = self.unreached(points) if self.enqueue_baselines else points
 
     def initial_points(self) -> list[Point]:
         """What is scored before the first proposal: the seeds and the default carrier."""

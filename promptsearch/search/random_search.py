@@ -24,9 +24,8 @@ class RandomStrategy(Strategy):
 
     def setup(self) -> None:
         add_paraphrases(self.context)
-        # A resumed run's first trials are recorded: only the seed prompts it had not reached.
         baselines = self.context.space.baselines() if self.enqueue_baselines else []
-        self._queue = baselines[self._trial:]
+        self._queue = self.unreached(baselines)
 
     def ask(self) -> Optional[Candidate]:
         space = self.context.space

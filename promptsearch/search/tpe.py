@@ -14,7 +14,7 @@ from optuna.storages import RetryFailedTrialCallback
 from optuna.trial import TrialState
 
 from ..shared_run import MISSED_HEARTBEATS
-from .base import Candidate, Strategy, rankable
+from .base import Candidate, RecordedTrial, Strategy, rankable
 from .components import add_paraphrases
 from .space import DEMO_COUNTS, DEMO_SETS, Point
 
@@ -63,9 +63,9 @@ class TPEStrategy(Strategy):
         not count as history."""
         storage = self.study._storage  # optuna has no public way to reset another's trial
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            key_id, row = self._key_id(trial.params), self.context.recorded.get(trial.number)
-            if key_id is not None and row is not None and row["key_id"] == key_id:
-                self._tell_recorded(trial.number, row)
+            key_id, recorded = self._key_id(trial.params), self.context.recorded.get(trial.number)
+            if key_id is not None and recorded is not None and recorded.key_id == key_id:
+                self._tell_recorded(trial.number, recorded)
             elif key_id is not None:  # the lowest-numbered waiting trial is asked first
                 storage.set_trial_state_values(trial._trial_id, TrialState.WAITING)
             else:
@@ -78,11 +78,11 @@ class TPEStrategy(Strategy):
             return None
         return self.context.space.key(Point(**{name: params[name] for name in names})).id
 
-    def _tell_recorded(self, number: int, row: dict) -> None:
-        if row["status"] == "complete":
-            self.study.tell(number, row["dev_score"])
+    def _tell_recorded(self, number: int, recorded: RecordedTrial) -> None:
+        if recorded.status == "complete":
+            self.study.tell(number, recorded.dev_score)
         else:
-            self.study.tell(number, state=TrialState.PRUNED if row["status"] == "pruned"
+            self.study.tell(number, state=TrialState.PRUNED if recorded.status == "pruned"
                             else TrialState.FAIL)
 
     def _sampler(self) -> optuna.samplers.TPESampler:
