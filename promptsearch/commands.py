@@ -134,7 +134,8 @@ def _print_run(console: Console, name: str, store, result) -> None:
 
 def _write_markdown(store, results: Path) -> None:
     frame = leaderboard(store)
-    if not frame.empty:
+    if not frame.empty:  # the folder may not exist yet: with --storage, only locks make it
+        results.mkdir(parents=True, exist_ok=True)
         (results / "leaderboard.md").write_text("# promptsearch leaderboard\n\n"
                                                 + to_markdown(frame), encoding="utf-8")
 

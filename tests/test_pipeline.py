@@ -128,6 +128,18 @@ def test_cli_run_prints_leaderboard_and_writes_markdown(upper_task, fake_model, 
     assert "seed prompt" in capsys.readouterr().out
 
 
+def test_a_run_that_writes_no_lock_still_writes_its_markdown(upper_task, fake_model, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["run", str(upper_task), "--results", str(first), "--storage", storage,
+                 "--quiet"]) == 0
+    # The same search again only ties the recorded version: no lock, so no folder made for it.
+    assert main(["run", str(upper_task), "--results", str(second), "--storage", storage,
+                 "--quiet"]) == 0
+    assert not (second / "upper").exists()
+    assert "| upper | fake/scripted | tpe |" in (second / "leaderboard.md").read_text()
+
+
 @pytest.mark.parametrize("edit, needle", [
     (("dev_size: 10", "dev_size: 10\n  colour: red"), "data.colour"),
     (("data/train.jsonl", "data/missing.jsonl"), "data.train"),
