@@ -25,8 +25,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, func, insert,
-                        select, update)
+from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, case, func,
+                        insert, select, true, update)
 from sqlalchemy.exc import IntegrityError
 
 from .store import create_tables
@@ -67,6 +67,9 @@ claims = Table(
 )
 
 MISSED_HEARTBEATS = 3  # a worker this many intervals late is dead
+# A live worker whose heartbeat stalled (a pause, a network hiccup) was declared dead: its
+# reservation was counted as spent and its key handed to another worker, so it stops.
+DECLARED_DEAD = "declared dead (its heartbeat stalled; another worker took over its key)"
 
 
 @dataclass
@@ -124,9 +127,11 @@ class SharedRun:
                 started_at=now))
         return worker_id
 
-    def beat(self, worker_id: str) -> None:
+    def beat(self, worker_id: str) -> bool:
+        """Tell the run this worker is alive; False once it was declared dead."""
         with self.engine.begin() as conn:
             conn.execute(self._worker(worker_id).values(heartbeat_at=time.time()))
+            return self._state(conn, worker_id) == "live"
 
     def leave(self, worker_id: str, spent: dict, state: str = "done") -> None:
         """The worker stops: "done" (its search ended) or "dead" (killed or failed: the key it
@@ -147,13 +152,16 @@ class SharedRun:
     def reserve(self, worker_id: str, calls: int, trial: bool) -> tuple[str, Optional[Turn]]:
         """Reserve `calls` (and with `trial` a trial to run) in one serialised transaction.
         Returns ("ok", turn), ("wait", None) when only others' reservations stand in the way,
-        or (limit, None) when the budget named `limit` is spent. A dead worker's unfinished key
-        is handed out first, whatever the budget: its reservation was counted as spent."""
+        (limit, None) when the budget named `limit` is spent, or (DECLARED_DEAD, None). A dead
+        worker's unfinished key is handed out first, whatever the budget: its reservation was
+        counted as spent."""
         with self.engine.begin() as conn:
             conn.execute(update(shared).where(shared.c.run_id == self.run_id)
                          .values(ticket=shared.c.ticket + 1))  # the lock, held until commit
             row = conn.execute(select(shared).where(shared.c.run_id == self.run_id)).mappings().one()
             self._mark_dead(conn)
+            if self._state(conn, worker_id) == "dead":
+                return DECLARED_DEAD, None
             turn = self._adopt(conn, worker_id) if trial and row["status"] == "searching" \
                 else None
             if turn is None:
@@ -234,10 +242,13 @@ class SharedRun:
 
     def settle(self, worker_id: str, reserved: int, used: int, tokens: int,
                spent: dict) -> None:
-        """End a reservation: `used` of its `reserved` calls become spent, the rest go back."""
+        """End a reservation: `used` of its `reserved` calls become spent, the rest go back
+        (unless the worker was declared dead meanwhile: its whole reservation was spent then)."""
+        live = workers.c.state == "live"
         with self.engine.begin() as conn:
             conn.execute(self._worker(worker_id).values(
-                reserved=workers.c.reserved - reserved, calls=workers.c.calls + used,
+                reserved=case((live, workers.c.reserved - reserved), else_=workers.c.reserved),
+                calls=case((live, workers.c.calls + used), else_=workers.c.calls),
                 tokens=workers.c.tokens + tokens, spent=spent, heartbeat_at=time.time()))
 
     def totals(self) -> dict:
@@ -246,6 +257,10 @@ class SharedRun:
         return {"calls": sum(r["calls"] for r in rows),
                 "reserved": sum(r["reserved"] for r in rows if r["state"] == "live"),
                 "live": sum(r["state"] == "live" and not _late(r, time.time()) for r in rows)}
+
+    def _state(self, conn, worker_id: str) -> str:
+        return conn.execute(select(workers.c.state).where(
+            workers.c.run_id == self.run_id, workers.c.worker_id == worker_id)).scalar_one()
 
     def _mark_dead(self, conn) -> None:
         """Workers whose heartbeat stopped: their reservation counts as spent."""
@@ -289,10 +304,14 @@ class SharedRun:
                 .values(worker_id=worker_id, state="running"))
             return taken.rowcount == 1
 
-    def release(self, key_id: str) -> None:
+    def release(self, key_id: str, worker_id: Optional[str] = None) -> None:
+        """The key is scored. With `worker_id`, only while that worker holds the claim: one
+        declared dead must not release a key another worker adopted and is still scoring."""
+        held = claims.c.worker_id == worker_id if worker_id else true()
         with self.engine.begin() as conn:
             conn.execute(update(claims).where(claims.c.run_id == self.run_id,
-                                              claims.c.key_id == key_id).values(state="done"))
+                                              claims.c.key_id == key_id, held)
+                         .values(state="done"))
 
     def list_claims(self) -> list[dict]:
         query = select(claims).where(claims.c.run_id == self.run_id)
@@ -310,11 +329,14 @@ def _late(row, now: float) -> bool:
 
 class Heartbeat:
     """A daemon thread that tells the run this worker is alive, every `seconds`; `also` runs on
-    each beat too (optuna's trial heartbeat)."""
+    each beat too (optuna's trial heartbeat), and `on_declared_dead` once, when a beat finds
+    that the run declared this worker dead."""
 
-    def __init__(self, shared_run: SharedRun, worker_id: str, seconds: float, also=None):
+    def __init__(self, shared_run: SharedRun, worker_id: str, seconds: float, also=None,
+                 on_declared_dead=None):
         self.shared_run, self.worker_id, self.seconds, self.also = (shared_run, worker_id,
                                                                    seconds, also)
+        self.on_declared_dead = on_declared_dead
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="ps-heartbeat")
 
@@ -328,6 +350,8 @@ class Heartbeat:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.seconds):
-            self.shared_run.beat(self.worker_id)
+            if not self.shared_run.beat(self.worker_id) and self.on_declared_dead is not None:
+                self.on_declared_dead()
+                self.on_declared_dead = None
             if self.also is not None:
                 self.also()

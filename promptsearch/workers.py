@@ -26,7 +26,7 @@ from .runner import Prepared, RunResult, run_id_prefix
 from .search import STRATEGIES, Candidate, Context
 from .search.loop import Observer, SearchLoop, record_candidate
 from .search.racing import make_scorer
-from .shared_run import SharedRun, Heartbeat, Turn
+from .shared_run import DECLARED_DEAD, SharedRun, Heartbeat, Turn
 from .store import Store
 
 HEARTBEAT_S = 5.0
@@ -79,7 +79,14 @@ class SharedBudget(BudgetMeter):
                 return None
             time.sleep(WAIT_S)
 
+    def declared_dead(self) -> None:
+        """The run gave this worker's trial to another: stop at the next call (called from the
+        heartbeat thread)."""
+        self.limit = DECLARED_DEAD
+
     def take(self, proposer: bool = False, framework: bool = False) -> None:
+        if self.limit == DECLARED_DEAD and not self.in_setup:
+            raise BudgetExhausted(DECLARED_DEAD)
         with self._lock:
             if self.in_setup:
                 self._take_in_setup(proposer, framework)
@@ -120,6 +127,8 @@ class SharedBudget(BudgetMeter):
         self.unsettled_tokens += tokens
 
     def exhausted_by(self, calls: int = 1) -> Optional[str]:
+        if self.limit == DECLARED_DEAD:
+            return DECLARED_DEAD
         if self.held >= calls:
             return None
         if self.limit:
@@ -151,11 +160,14 @@ class WorkerLoop(SearchLoop):
         while True:
             turn = self.meter.begin_trial()
             if turn is None:
-                return f"budget: {self.meter.limit}"
+                limit = self.meter.limit
+                return limit if limit == DECLARED_DEAD else f"budget: {limit}"
             try:
                 stop = self._take_turn(turn)
             finally:
                 self.meter.end_trial()
+            if self.meter.limit == DECLARED_DEAD:
+                return DECLARED_DEAD
             if stop:
                 return stop
 
@@ -177,7 +189,8 @@ class WorkerLoop(SearchLoop):
                 self.strategy.tell(candidate, None)  # another worker is scoring this key now
                 return None
         stop = self.trial(candidate, tell=asked)
-        self.shared_run.release(candidate.key.id)  # not on an error: the key is then adopted
+        # Not on an error: the key is then adopted.
+        self.shared_run.release(candidate.key.id, self.worker_id)
         return stop
 
     def _read_others(self) -> None:
@@ -195,7 +208,10 @@ class WorkerLoop(SearchLoop):
 
     def record(self, candidate: Candidate, result) -> None:
         """The candidate alone: a worker's spending is settled in the shared run at the end of
-        each trial."""
+        each trial. Not by a worker declared dead: the worker that adopted its key records it
+        (a row cut short here would be the one kept)."""
+        if self.meter.limit == DECLARED_DEAD:
+            return
         record_candidate(self.store, self.run_id, candidate, result)
 
 
@@ -243,16 +259,19 @@ def work(prepared: Prepared, store: Store, *, run_id: Optional[str] = None,
     shared_run = open_run(store, prepared, run_id)
     if shared_run.row()["status"] != "searching":
         return WorkerResult(run_id, "", 0, 0, f"run {shared_run.row()['status']}")
+    _warm_models(prepared)
     worker_id = shared_run.join(heartbeat_s)
     config = prepared.task.config
     meter = SharedBudget(shared_run, worker_id, len(prepared.dataset.dev), config.search.budget)
-    evaluator = _evaluator(prepared, store, run_id, concurrency)
-    context = Context(prepared.space, config.search.seed, prepared.proposer, meter, store.url,
-                      run_id, dev=prepared.dataset.dev, task_model=prepared.lm,
-                      metric=prepared.metric, heartbeat_s=heartbeat_s)
-    strategy = STRATEGIES[config.search.strategy](context)
-    stopped, state = "interrupted", "dead"  # killed or failed: its claims get adopted
-    with Heartbeat(shared_run, worker_id, heartbeat_s, also=getattr(strategy, "heartbeat", None)):
+    with Heartbeat(shared_run, worker_id, heartbeat_s,  # from the join on
+                   on_declared_dead=meter.declared_dead) as heartbeat:
+        evaluator = _evaluator(prepared, store, run_id, concurrency)
+        context = Context(prepared.space, config.search.seed, prepared.proposer, meter,
+                          store.url, run_id, dev=prepared.dataset.dev, task_model=prepared.lm,
+                          metric=prepared.metric, heartbeat_s=heartbeat_s)
+        strategy = STRATEGIES[config.search.strategy](context)
+        heartbeat.also = getattr(strategy, "heartbeat", None)
+        stopped, state = "interrupted", "dead"  # killed or failed: its claims get adopted
         try:
             meter.setup(strategy)
             scorer = make_scorer(config.search.racing_on(), evaluator, prepared.dataset.dev,
@@ -260,13 +279,19 @@ def work(prepared: Prepared, store: Store, *, run_id: Optional[str] = None,
             loop = WorkerLoop(strategy, scorer, meter, store, run_id, observer or Observer(),
                               config.search.max_error_rate, shared_run=shared_run,
                               worker_id=worker_id, evaluator=evaluator, dev=prepared.dataset.dev)
-            stopped, state = loop.run(), "done"
+            stopped = loop.run()
+            state = "dead" if stopped == DECLARED_DEAD else "done"
         finally:
             strategy.close()
             meter.end_trial()
             meter.spent.model_calls = model_calls(prepared)
             shared_run.leave(worker_id, {**meter.snapshot(), "stopped": stopped}, state)
     return WorkerResult(run_id, worker_id, meter.spent.trials, meter.spent.lm_calls, stopped)
+
+
+def _warm_models(prepared: Prepared) -> None:
+    for lm in {id(lm): lm for lm in (prepared.lm, prepared.proposer) if lm}.values():
+        lm.warm()
 
 
 def _evaluator(prepared: Prepared, store: Store, run_id: str,

@@ -13,7 +13,7 @@ from conftest import DATA, child_env, cli, write_task
 from promptsearch.config import load_task
 from promptsearch.evaluate import Evaluator
 from promptsearch.runner import prepare
-from promptsearch.shared_run import SharedRun
+from promptsearch.shared_run import DECLARED_DEAD, SharedRun
 from promptsearch.store import Store
 from promptsearch.workers import coordinate, open_run, shared_run_id
 
@@ -81,6 +81,24 @@ def test_a_dead_worker_s_key_is_adopted_and_its_hold_counts_as_spent(tmp_path):
     assert shared_run.claim(alive, "key-a", 7, "random")  # a scored key may be re-read freely
     status, fresh = shared_run.reserve(alive, 10, trial=True)
     assert fresh.adopted_key is None and fresh.number == 1  # numbering went on where it was
+
+
+def test_a_worker_declared_dead_while_alive_stops_and_spends_nothing_twice(tmp_path):
+    shared_run = _run(tmp_path, {"lm_calls": 100})
+    stalled, other = shared_run.join(heartbeat_s=0.05), shared_run.join(heartbeat_s=30)
+    status, turn = shared_run.reserve(stalled, 10, trial=True)
+    assert shared_run.claim(stalled, "key-a", turn.number, "random")
+    time.sleep(0.2)  # its heartbeat stalls: the next reservation declares it dead
+    status, adopted = shared_run.reserve(other, 10, trial=True)
+    assert status == "ok" and adopted.adopted_key == "key-a"
+    shared_run.release("key-a", stalled)  # it finishes its trial late: the claim is not its
+    assert {c["state"] for c in shared_run.list_claims()} == {"running"}
+    shared_run.settle(stalled, reserved=10, used=6, tokens=5, spent={})
+    row = {r["worker_id"]: r for r in shared_run.list_workers()}[stalled]
+    assert (row["calls"], row["reserved"], row["tokens"]) == (10, 0, 5)  # its hold, once
+    assert shared_run.reserve(stalled, 10, trial=True) == (DECLARED_DEAD, None)
+    shared_run.release("key-a", other)
+    assert {c["state"] for c in shared_run.list_claims()} == {"done"}
 
 
 def test_only_one_worker_is_charged_for_the_strategy_set_up(tmp_path):

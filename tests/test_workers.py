@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import ProgrammingError
 
 from benchmarks.fake_api import FakeAPI
 from conftest import DATA, child_env, cli
@@ -22,11 +23,14 @@ pytestmark = pytest.mark.postgres
 DEV_SIZE = 20
 
 
-def _task(folder: Path, api_base: str, strategy: str, budget: int) -> Path:
+def _task(folder: Path, api_base: str, strategy: str, budget: int,
+          name: str = "shared") -> Path:
+    """Each test names its task: the module's tests share one database, and a run's lock is
+    written only when it beats the task's last recorded version."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "task.yaml"
     path.write_text(f"""\
-name: shared
+name: {name}
 data: {{train: {DATA}/sentiment/train.jsonl, test: {DATA}/sentiment/test.jsonl,
        dev_size: {DEV_SIZE}, test_size: 20}}
 model: text-completion-openai/fake
@@ -110,49 +114,96 @@ def test_a_killed_worker_s_trial_is_finished_by_another_and_nothing_is_lost(data
     log = tmp_path / "requests.jsonl"
     results = tmp_path / "results"
     with FakeAPI(0.1, log=str(log)) as api:
-        task = _task(tmp_path, api.base_url, "tpe", 240)
+        task = _task(tmp_path, api.base_url, "tpe", 240, name="killed")
         common = (str(task), "--storage", database, "--results", str(results), "--heartbeat",
                   "1")
-        victim, *others = [_start("worker", *common, cwd=tmp_path) for _ in range(3)]
-        key_id = _wait_mid_trial(database, victim.pid)
+        workers = {p.pid: p for p in [_start("worker", *common, cwd=tmp_path) for _ in range(3)]}
+        pid, key_id = _wait_mid_trial(database, workers)
         before = set(_rows(database, "SELECT run_id, key_id, example_id, completion "
                                      "FROM ps_evaluations"))
-        os.kill(victim.pid, signal.SIGKILL)
+        victim = workers.pop(pid)
+        os.kill(pid, signal.SIGKILL)
         victim.wait()
         coordinator = _start("run", *common[:5], "--workers", "0", cwd=tmp_path)
-        for process in others:
+        for process in workers.values():
             _finish(process)
         _finish(coordinator)
-    run_id = json.loads((results / "shared" / "best.json").read_text())["run_id"]
+    run_id = json.loads((results / "killed" / "best.json").read_text())["run_id"]
     after = set(_rows(database, "SELECT run_id, key_id, example_id, completion "
                                 "FROM ps_evaluations"))
     assert before <= after  # nothing the killed worker recorded is lost
-    finished = _rows(database, "SELECT status, examples FROM ps_candidates "
-                               f"WHERE run_id = '{run_id}' AND key_id = '{key_id}'")
-    assert ("complete", DEV_SIZE) in finished  # its key was finished by another worker
+    assert ("complete", DEV_SIZE) in _candidate_rows(database, run_id, key_id)  # finished
     assert sum(count > 1 for count in _requests(log).values()) <= 1  # at most its call in flight
-    states = {state for (state,) in _rows(database, "SELECT state FROM ps_workers "
-                                                     f"WHERE run_id = '{run_id}'")}
-    assert states == {"dead", "done"}
+    assert _worker_states(database, run_id) == {"dead", "done"}
     retried = _rows(database, "SELECT count(*) FROM trial_system_attributes "
                               "WHERE key = 'failed_trial'")
     assert retried[0][0] >= 1  # optuna's heartbeat failed its trial and asked it again
 
 
-def _wait_mid_trial(database: str, pid: int, limit: float = 120) -> str:
-    """The key the worker with this pid is scoring, once it has some answers recorded."""
+def test_a_worker_paused_past_its_heartbeat_stops_and_its_key_is_finished_once(database,
+                                                                               tmp_path):
+    log = tmp_path / "requests.jsonl"
+    results = tmp_path / "results"
+    with FakeAPI(0.1, log=str(log)) as api:
+        task = _task(tmp_path, api.base_url, "random", 240, name="paused")
+        common = (str(task), "--storage", database, "--results", str(results), "--heartbeat",
+                  "1")
+        workers = {p.pid: p for p in [_start("worker", *common, cwd=tmp_path) for _ in range(3)]}
+        pid, key_id = _wait_mid_trial(database, workers)
+        os.kill(pid, signal.SIGSTOP)  # alive, but silent for eight heartbeats
+        time.sleep(8)
+        os.kill(pid, signal.SIGCONT)
+        paused = _finish(workers.pop(pid))
+        coordinator = _start("run", *common[:5], "--workers", "0", cwd=tmp_path)
+        for process in workers.values():
+            _finish(process)
+        _finish(coordinator)
+    run_id = json.loads((results / "paused" / "best.json").read_text())["run_id"]
+    assert "declared dead" in paused
+    rows = _candidate_rows(database, run_id, key_id)
+    assert rows and set(rows) == {("complete", DEV_SIZE)}  # the adopter's row: none cut short
+    assert sum(count - 1 for count in _requests(log).values()) <= 2  # only calls in flight
+    assert _worker_states(database, run_id) == {"dead", "done"}
+    calls = _rows(database, f"SELECT sum(calls) FROM ps_workers WHERE run_id = '{run_id}'")
+    assert calls[0][0] <= 240  # its reservation counted once, not again when it woke
+
+
+def _candidate_rows(database: str, run_id: str, key_id: str) -> list:
+    return _rows(database, "SELECT status, examples FROM ps_candidates "
+                           f"WHERE run_id = '{run_id}' AND key_id = '{key_id}'")
+
+
+def _worker_states(database: str, run_id: str) -> set:
+    return {state for (state,) in _rows(database, "SELECT state FROM ps_workers "
+                                                  f"WHERE run_id = '{run_id}'")}
+
+
+def _wait_mid_trial(database: str, workers: dict, limit: float = 180) -> tuple[int, str]:
+    """(pid, key) of the first of these workers seen scoring a key with some answers recorded
+    (whichever it is: on a loaded machine one worker may get no trial before the others)."""
+    engine = create_engine(driver_url(database))
     deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            rows = _rows(database, "SELECT c.key_id, count(e.example_id) FROM ps_claims c "
-                                   "JOIN ps_evaluations e ON e.key_id = c.key_id AND "
-                                   "e.run_id = c.run_id AND e.split = 'dev' "
-                                   f"WHERE c.state = 'running' AND c.worker_id LIKE '%-{pid}-%' "
-                                   "GROUP BY c.key_id")
-        except Exception:  # tables not created yet
-            rows = []
-        for key_id, answered in rows:
-            if SAVE_EVERY <= answered < DEV_SIZE:
-                return key_id
-        time.sleep(0.05)
-    pytest.fail("the worker never got into a trial")
+    try:
+        while time.monotonic() < deadline and all(p.poll() is None for p in workers.values()):
+            for worker_id, key_id, answered in _scoring(engine):
+                pid = int(worker_id.split("-")[-2])
+                if pid in workers and SAVE_EVERY <= answered < DEV_SIZE:
+                    return pid, key_id
+            time.sleep(0.05)
+        seen = _scoring(engine)
+    finally:
+        engine.dispose()
+    exits = {pid: p.poll() for pid, p in workers.items()}
+    pytest.fail(f"no worker seen mid-trial; exit codes {exits}; last claims seen {seen}")
+
+
+def _scoring(engine) -> list:
+    """Running claims with their count of recorded dev answers ([] before the tables exist)."""
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(
+                "SELECT c.worker_id, c.key_id, count(e.example_id) FROM ps_claims c "
+                "JOIN ps_evaluations e ON e.key_id = c.key_id AND e.run_id = c.run_id AND "
+                "e.split = 'dev' WHERE c.state = 'running' GROUP BY c.worker_id, c.key_id")))
+    except ProgrammingError:
+        return []

@@ -101,6 +101,17 @@ class LM:
                 self._identity = f"{self.model}@{redact_url(self.api_base) or 'default'}"
         return self._identity
 
+    def warm(self) -> None:
+        """Load now what the first call would: a local model's weights, or litellm (its import
+        takes seconds). A shared run's worker warms up before it joins: inside its first trial
+        it held a reservation and a claim for ten seconds on a loaded machine, doing nothing."""
+        if self.is_local:
+            LOCAL_MODELS.get(self.local_name, self.threads)
+        else:
+            import litellm
+
+            register(litellm, LOCAL_MODELS, self.model)
+
     def complete(self, *, prompt: Optional[str] = None, messages: Optional[list] = None,
                  max_tokens: int = 48, stop: Optional[list[str]] = None,
                  temperature: float = 0.0, seed: Optional[int] = None) -> Completion:
