@@ -115,19 +115,14 @@ def test_a_killed_worker_s_trial_is_finished_by_another_and_nothing_is_lost(data
     results = tmp_path / "results"
     with FakeAPI(0.1, log=str(log)) as api:
         task = _task(tmp_path, api.base_url, "tpe", 240, name="killed")
-        common = (str(task), "--storage", database, "--results", str(results), "--heartbeat",
-                  "1")
-        workers = {p.pid: p for p in [_start("worker", *common, cwd=tmp_path) for _ in range(3)]}
+        common, workers = _three_workers(task, database, results, tmp_path)
         pid, key_id = _wait_mid_trial(database, workers)
         before = set(_rows(database, "SELECT run_id, key_id, example_id, completion "
                                      "FROM ps_evaluations"))
         victim = workers.pop(pid)
         os.kill(pid, signal.SIGKILL)
         victim.wait()
-        coordinator = _start("run", *common[:5], "--workers", "0", cwd=tmp_path)
-        for process in workers.values():
-            _finish(process)
-        _finish(coordinator)
+        _finish_with_coordinator(common, workers, tmp_path)
     run_id = json.loads((results / "killed" / "best.json").read_text())["run_id"]
     after = set(_rows(database, "SELECT run_id, key_id, example_id, completion "
                                 "FROM ps_evaluations"))
@@ -146,18 +141,13 @@ def test_a_worker_paused_past_its_heartbeat_stops_and_its_key_is_finished_once(d
     results = tmp_path / "results"
     with FakeAPI(0.1, log=str(log)) as api:
         task = _task(tmp_path, api.base_url, "random", 240, name="paused")
-        common = (str(task), "--storage", database, "--results", str(results), "--heartbeat",
-                  "1")
-        workers = {p.pid: p for p in [_start("worker", *common, cwd=tmp_path) for _ in range(3)]}
+        common, workers = _three_workers(task, database, results, tmp_path)
         pid, key_id = _wait_mid_trial(database, workers)
         os.kill(pid, signal.SIGSTOP)  # alive, but silent for eight heartbeats
         time.sleep(8)
         os.kill(pid, signal.SIGCONT)
         paused = _finish(workers.pop(pid))
-        coordinator = _start("run", *common[:5], "--workers", "0", cwd=tmp_path)
-        for process in workers.values():
-            _finish(process)
-        _finish(coordinator)
+        _finish_with_coordinator(common, workers, tmp_path)
     run_id = json.loads((results / "paused" / "best.json").read_text())["run_id"]
     assert "declared dead" in paused
     rows = _candidate_rows(database, run_id, key_id)
@@ -166,6 +156,22 @@ def test_a_worker_paused_past_its_heartbeat_stops_and_its_key_is_finished_once(d
     assert _worker_states(database, run_id) == {"dead", "done"}
     calls = _rows(database, f"SELECT sum(calls) FROM ps_workers WHERE run_id = '{run_id}'")
     assert calls[0][0] <= 240  # its reservation counted once, not again when it woke
+
+
+def _three_workers(task: Path, database: str, results: Path,
+                   cwd: Path) -> tuple[tuple, dict[int, subprocess.Popen]]:
+    """Three workers on one run, beating every second; their common arguments, and them by
+    pid."""
+    common = (str(task), "--storage", database, "--results", str(results), "--heartbeat", "1")
+    return common, {p.pid: p for p in [_start("worker", *common, cwd=cwd) for _ in range(3)]}
+
+
+def _finish_with_coordinator(common: tuple, workers: dict, cwd: Path) -> None:
+    """A coordinator joins (it scores the finalists once the workers are done)."""
+    coordinator = _start("run", *common[:5], "--workers", "0", cwd=cwd)
+    for process in workers.values():
+        _finish(process)
+    _finish(coordinator)
 
 
 def _candidate_rows(database: str, run_id: str, key_id: str) -> list:
