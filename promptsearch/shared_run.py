@@ -135,9 +135,11 @@ class SharedRun:
 
     def leave(self, worker_id: str, spent: dict, state: str = "done") -> None:
         """The worker stops: "done" (its search ended) or "dead" (killed or failed: the key it
-        was scoring is adopted by another worker). Its reservation was settled before."""
+        was scoring is adopted by another worker). Its reservation was settled before. One
+        declared dead stays so, whatever it saw last: its key went to another worker."""
+        kept = case((workers.c.state == "dead", "dead"), else_=state)
         with self.engine.begin() as conn:
-            conn.execute(self._worker(worker_id).values(state=state, spent=spent))
+            conn.execute(self._worker(worker_id).values(state=kept, spent=spent))
 
     def list_workers(self) -> list[dict]:
         query = select(workers).where(workers.c.run_id == self.run_id)

@@ -97,6 +97,8 @@ def test_a_worker_declared_dead_while_alive_stops_and_spends_nothing_twice(tmp_p
     row = {r["worker_id"]: r for r in shared_run.list_workers()}[stalled]
     assert (row["calls"], row["reserved"], row["tokens"]) == (10, 0, 5)  # its hold, once
     assert shared_run.reserve(stalled, 10, trial=True) == (DECLARED_DEAD, None)
+    shared_run.leave(stalled, {}, "done")  # whatever it last saw, it was dead
+    assert {r["worker_id"]: r["state"] for r in shared_run.list_workers()}[stalled] == "dead"
     shared_run.release("key-a", other)
     assert {c["state"] for c in shared_run.list_claims()} == {"done"}
 
