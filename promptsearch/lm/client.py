@@ -108,9 +108,17 @@ class LM:
         if self.is_local:
             LOCAL_MODELS.get(self.local_name, self.threads)
         else:
-            import litellm
+            self._litellm()
 
-            register(litellm, LOCAL_MODELS, self.model)
+    def _litellm(self):
+        """litellm, with the local provider registered, quiet about failed calls."""
+        import litellm
+
+        register(litellm, LOCAL_MODELS, self.model)
+        # litellm prints a "Give Feedback / Get Help" banner to stdout on every failed call;
+        # errors here are retried, counted and reported by promptsearch instead.
+        litellm.suppress_debug_info = True
+        return litellm
 
     def complete(self, *, prompt: Optional[str] = None, messages: Optional[list] = None,
                  max_tokens: int = 48, stop: Optional[list[str]] = None,
@@ -197,12 +205,7 @@ class LM:
     def _call(self, request: dict) -> Completion:
         if self.is_local:
             return self._call_local(request)
-        import litellm
-
-        register(litellm, LOCAL_MODELS, self.model)
-        # litellm prints a "Give Feedback / Get Help" banner to stdout on every failed call;
-        # errors here are retried, counted and reported by promptsearch instead.
-        litellm.suppress_debug_info = True
+        litellm = self._litellm()
         common = {"model": self.model, "max_tokens": request["max_tokens"],
                   "temperature": request["temperature"], "timeout": self.timeout,
                   "num_retries": 0}

@@ -86,7 +86,7 @@ class Context:
     first_trial: int = 0       # a resumed run numbers its new trials after the recorded ones
     # A resumed run's recorded trials by number: one whose row was written just before the
     # process died is told its result, not asked again.
-    recorded: dict[int, "RecordedTrial"] = field(default_factory=dict)
+    recorded: dict[int, RecordedTrial] = field(default_factory=dict)
     metric: Any = None         # promptsearch.metrics.Metric
     # Set only in a worker of a shared run: the run-wide number of the trial being asked for
     # (strategies draw from it, so workers do not all ask the same thing), and the worker's
