@@ -7,8 +7,9 @@ proposer calls).
 
 At a few hundred LM calls a search scores only 10-20 keys, so `auto` spends them where they pay
 on small models: after the seed baselines it explores with draws from a prior over the space
-(many demos and retrieved demos are drawn more often: PriorDraws) until EXPLORE_SHARE of the
-budget is spent; then UCB1 on the mean reward picks among local search, TPE and more prior draws.
+(many demos drawn more often, the demo selections in turn, no key twice: PriorDraws) until
+EXPLORE_SHARE of the budget is spent; then UCB1 on the mean reward picks among local search, TPE
+and more prior draws.
 The proposer-driven arms (APE, ProTeGi, OPRO, EvoPrompt) join from the start when the proposer is
 a different model than the task model (a stronger writer), otherwise only once the cheap arms
 stall: a small model paraphrasing its own prompts rarely beats a fresh draw (results/strategies.md).
