@@ -29,6 +29,7 @@ COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev_split", "dev", "
            "test_hi", "seed_test", "lm_calls", "proposer_calls", "racing_saved", "model_calls",
            "test_calls", "dev_calls_to_winner", "seconds", "winner_origin", "winner_key"]
 KEY = ("task", "strategy", "seed", "racing", "budget")
+CEILING = "best row of each task (any strategy or seed)"
 
 
 def configured(name: str, strategy: str, budget: int, seed: int, racing: bool | None,
@@ -149,6 +150,7 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
         if len(seeds) > 1:
             table.append(_summary_row(f"{label} · mean of seeds {' '.join(seeds)}",
                                       _seed_means(mine, seeds), tasks))
+    table.append(_ceiling_row(rows, tasks))
     columns = ["strategy", *tasks, "mean, 5 tasks", "mean, all 8", "proposer calls",
                "racing saved", "seconds"]
     header = ("# Strategies at an equal LM-call budget (gemma-3-270m, test score of the winner)\n\n"
@@ -173,6 +175,19 @@ def _summary_row(label: str, by_task: dict, tasks: list[str]) -> dict:
         str(by_task[task]["proposer_calls"]) if task in by_task else "–" for task in tasks)
     entry["racing saved"] = sum(int(r["racing_saved"] or 0) for r in by_task.values())
     entry["seconds"] = f"{sum(float(r['seconds']) for r in by_task.values()):.0f}"
+    return entry
+
+
+def _ceiling_row(rows: list[dict], tasks: list[str]) -> dict:
+    """Per task, the best test score of any row on the embedded model, whatever strategy and
+    seed: what a strategy could have reached at this budget, had it always picked the best of
+    what any row found — the room there was to beat `random` in."""
+    embedded = [r for r in rows if "task model" not in r["strategy"]]
+    best = {task: {"test": max(float(r["test"]) for r in embedded if r["task"] == task),
+                   "proposer_calls": "–", "racing_saved": 0, "seconds": 0}
+            for task in tasks if any(r["task"] == task for r in embedded)}
+    entry = _summary_row(CEILING, best, tasks)
+    entry.update({"proposer calls": "–", "racing saved": "–", "seconds": "–"})
     return entry
 
 

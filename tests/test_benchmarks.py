@@ -170,4 +170,5 @@ def test_strategies_table_keeps_each_seed_and_averages_the_seeds(tmp_path):
              if line.startswith("| ") and not line.startswith("| strategy")}
     assert cells == {"random": ["0.80", "0.10"], "random · seed 1": ["0.90", "–"],
                      "random · mean of seeds 0 1": ["0.85", "–"],  # sum ran seed 0 only
-                     "tpe": ["0.70", "–"]}
+                     "tpe": ["0.70", "–"],
+                     "best row of each task (any strategy or seed)": ["0.90", "0.10"]}
