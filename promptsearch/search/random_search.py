@@ -68,11 +68,12 @@ class PriorDraws(RandomStrategy):
     better than instructions (Brown et al., 2020), so many demos are drawn more often; every
     point keeps a non-zero chance.
 
-    The demo selections take turns, trial by trial, rather than being drawn: which one wins is
-    the task's (retrieved demos win on antonyms and sentiment, a fixed set on first_word_letter,
-    where similar-looking words mislead), and in the 8-15 draws of a search a draw can leave a
-    whole family unseen. A draw that lands on a key the run has scored is drawn again: the
-    repeat would cost nothing but tell nothing either."""
+    The demo selections take turns, trial by trial, rather than being drawn: which one wins
+    depends on the task and on the rest of the key (with the seed prompt retrieved demos win on
+    most tasks, results/demos_ab.md, yet the best first_word_letter keys any search found used a
+    fixed set), and in the 8-15 draws of a search a biased draw can leave a whole family
+    unseen. A draw that lands on a key the run has scored is drawn again: the repeat would cost
+    nothing but tell nothing either."""
 
     name = "prior"
 
