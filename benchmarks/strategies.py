@@ -200,7 +200,7 @@ def _seed_means(rows: list[dict], seeds: list[str]) -> dict:
             continue
         means[task] = {
             "test": statistics.mean(float(r["test"]) for r in runs),
-            "proposer_calls": f"{statistics.mean(int(r['proposer_calls']) for r in runs):g}",
+            "proposer_calls": f"{statistics.mean(int(r['proposer_calls']) for r in runs):.3g}",
             "racing_saved": round(statistics.mean(int(r["racing_saved"] or 0) for r in runs)),
             "seconds": statistics.mean(float(r["seconds"]) for r in runs)}
     return means
