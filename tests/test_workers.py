@@ -8,6 +8,8 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -111,24 +113,19 @@ def test_three_workers_share_one_run_and_find_the_single_process_winner(database
 
 
 def test_a_killed_worker_s_trial_is_finished_by_another_and_nothing_is_lost(database, tmp_path):
-    log = tmp_path / "requests.jsonl"
-    results = tmp_path / "results"
-    with FakeAPI(0.1, log=str(log)) as api:
-        task = _task(tmp_path, api.base_url, "tpe", 240, name="killed")
-        common, workers = _three_workers(task, database, results, tmp_path)
-        pid, key_id = _wait_mid_trial(database, workers)
+    with _one_worker_mid_trial(database, tmp_path, "tpe", "killed") as run:
         before = set(_rows(database, "SELECT run_id, key_id, example_id, completion "
                                      "FROM ps_evaluations"))
-        victim = workers.pop(pid)
-        os.kill(pid, signal.SIGKILL)
+        victim = run.workers.pop(run.pid)
+        os.kill(run.pid, signal.SIGKILL)
         victim.wait()
-        _finish_with_coordinator(common, workers, tmp_path)
-    run_id = json.loads((results / "killed" / "best.json").read_text())["run_id"]
+        _finish_with_coordinator(run.common, run.workers, tmp_path)
+    run_id = run.run_id()
     after = set(_rows(database, "SELECT run_id, key_id, example_id, completion "
                                 "FROM ps_evaluations"))
     assert before <= after  # nothing the killed worker recorded is lost
-    assert ("complete", DEV_SIZE) in _candidate_rows(database, run_id, key_id)  # finished
-    assert sum(count > 1 for count in _requests(log).values()) <= 1  # at most its call in flight
+    assert ("complete", DEV_SIZE) in _candidate_rows(database, run_id, run.key_id)  # finished
+    assert sum(count > 1 for count in _requests(run.log).values()) <= 1  # its one call in flight
     assert _worker_states(database, run_id) == {"dead", "done"}
     retried = _rows(database, "SELECT count(*) FROM trial_system_attributes "
                               "WHERE key = 'failed_trial'")
@@ -137,25 +134,48 @@ def test_a_killed_worker_s_trial_is_finished_by_another_and_nothing_is_lost(data
 
 def test_a_worker_paused_past_its_heartbeat_stops_and_its_key_is_finished_once(database,
                                                                                tmp_path):
-    log = tmp_path / "requests.jsonl"
-    results = tmp_path / "results"
-    with FakeAPI(0.1, log=str(log)) as api:
-        task = _task(tmp_path, api.base_url, "random", 240, name="paused")
-        common, workers = _three_workers(task, database, results, tmp_path)
-        pid, key_id = _wait_mid_trial(database, workers)
-        os.kill(pid, signal.SIGSTOP)  # alive, but silent for eight heartbeats
+    with _one_worker_mid_trial(database, tmp_path, "random", "paused") as run:
+        os.kill(run.pid, signal.SIGSTOP)  # alive, but silent for eight heartbeats
         time.sleep(8)
-        os.kill(pid, signal.SIGCONT)
-        paused = _finish(workers.pop(pid))
-        _finish_with_coordinator(common, workers, tmp_path)
-    run_id = json.loads((results / "paused" / "best.json").read_text())["run_id"]
+        os.kill(run.pid, signal.SIGCONT)
+        paused = _finish(run.workers.pop(run.pid))
+        _finish_with_coordinator(run.common, run.workers, tmp_path)
+    run_id = run.run_id()
     assert "declared dead" in paused
-    rows = _candidate_rows(database, run_id, key_id)
+    rows = _candidate_rows(database, run_id, run.key_id)
     assert rows and set(rows) == {("complete", DEV_SIZE)}  # the adopter's row: none cut short
-    assert sum(count - 1 for count in _requests(log).values()) <= 2  # only calls in flight
+    assert sum(count - 1 for count in _requests(run.log).values()) <= 2  # only calls in flight
     assert _worker_states(database, run_id) == {"dead", "done"}
     calls = _rows(database, f"SELECT sum(calls) FROM ps_workers WHERE run_id = '{run_id}'")
     assert calls[0][0] <= 240  # its reservation counted once, not again when it woke
+
+
+@dataclass
+class MidTrial:
+    """Three workers on one run (240 calls) against the fake API, one of them mid-trial."""
+
+    log: Path
+    results: Path
+    name: str
+    common: tuple
+    workers: dict
+    pid: int = 0
+    key_id: str = ""
+
+    def run_id(self) -> str:
+        return json.loads((self.results / self.name / "best.json").read_text())["run_id"]
+
+
+@contextmanager
+def _one_worker_mid_trial(database: str, tmp_path: Path, strategy: str, name: str):
+    """The run, once a worker is seen mid-trial; the fake API serves until the block ends."""
+    log, results = tmp_path / "requests.jsonl", tmp_path / "results"
+    with FakeAPI(0.1, log=str(log)) as api:
+        task = _task(tmp_path, api.base_url, strategy, 240, name=name)
+        common, workers = _three_workers(task, database, results, tmp_path)
+        run = MidTrial(log, results, name, common, workers)
+        run.pid, run.key_id = _wait_mid_trial(database, workers)
+        yield run
 
 
 def _three_workers(task: Path, database: str, results: Path,
