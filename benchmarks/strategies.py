@@ -29,6 +29,7 @@ COLUMNS = ["task", "strategy", "seed", "racing", "budget", "dev_split", "dev", "
            "test_hi", "seed_test", "lm_calls", "proposer_calls", "racing_saved", "model_calls",
            "test_calls", "dev_calls_to_winner", "seconds", "winner_origin", "winner_key"]
 KEY = ("task", "strategy", "seed", "racing", "budget")
+BUDGET = 300  # the table's budget; rows at another one say theirs
 CEILING = "best row of each task (any strategy or seed)"
 
 
@@ -80,7 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="*", default=DEFAULT_TASKS)
     parser.add_argument("--strategies", nargs="*", default=DEFAULT_STRATEGIES)
-    parser.add_argument("--budget", type=int, default=300)
+    parser.add_argument("--budget", type=int, default=BUDGET)
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--racing", action=argparse.BooleanOptionalAction, default=None,
                         help="force racing on or off (default: on for auto, off otherwise)")
@@ -139,9 +140,11 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
     rows = read_rows(csv_path)
     tasks = sorted({r["task"] for r in rows})
     table = []
-    for strategy, racing in sorted({(r["strategy"], r["racing"]) for r in rows}):
-        label = strategy + (" +racing" if racing == "True" else "")
-        mine = [r for r in rows if (r["strategy"], r["racing"]) == (strategy, racing)]
+    for group in sorted({_group(r) for r in rows}):
+        strategy, racing, budget = group
+        label = (strategy + (" +racing" if racing == "True" else "")
+                 + ("" if budget == BUDGET else f" · {budget} calls"))
+        mine = [r for r in rows if _group(r) == group]
         seeds = sorted({r["seed"] for r in mine}, key=int)
         for seed in seeds:
             by_task = {r["task"]: r for r in mine if r["seed"] == seed}
@@ -154,7 +157,8 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
     columns = ["strategy", *tasks, "mean, 5 tasks", "mean, all 8", "proposer calls",
                "racing saved", "seconds"]
     header = ("# Strategies at an equal LM-call budget (gemma-3-270m, test score of the winner)\n\n"
-              "`python -m benchmarks.strategies` · every row spent the whole budget of LM calls "
+              f"`python -m benchmarks.strategies` · the budget is {BUDGET} LM calls unless a row "
+              "says otherwise · every row spent the whole budget of LM calls "
               "(task + proposer); proposer calls are listed per task in column order · the five "
               "default tasks were the ones looked at while building the strategies, the other "
               "three were not · rows are seed 0 unless they say otherwise; a `mean of seeds` row "
@@ -163,6 +167,12 @@ def write_summary(csv_path: Path, md_path: Path) -> None:
               "seconds are wall time with one shared call cache: a row that revisits prompts an "
               "earlier row scored runs faster · " + _split_note(rows) + "\n\n")
     md_path.write_text(header + markdown_table(table, columns), encoding="utf-8")
+
+
+def _group(row: dict) -> tuple[str, str, int]:
+    """Rows averaged together: one strategy, racing on or off, one budget (older rows without
+    a budget ran at the table's)."""
+    return row["strategy"], row["racing"], int(row.get("budget") or BUDGET)
 
 
 def _summary_row(label: str, by_task: dict, tasks: list[str]) -> dict:
@@ -180,9 +190,9 @@ def _summary_row(label: str, by_task: dict, tasks: list[str]) -> dict:
 
 def _ceiling_row(rows: list[dict], tasks: list[str]) -> dict:
     """Per task, the best test score of any row on the embedded model, whatever strategy and
-    seed: what a strategy could have reached at this budget, had it always picked the best of
-    what any row found — the room there was to beat `random` in."""
-    embedded = [r for r in rows if "task model" not in r["strategy"]]
+    seed, at the table's budget: what a strategy could have reached, had it always picked the
+    best of what any row found — the room there was to beat `random` in."""
+    embedded = [r for r in rows if "task model" not in r["strategy"] and _group(r)[2] == BUDGET]
     best = {task: {"test": max(float(r["test"]) for r in embedded if r["task"] == task),
                    "proposer_calls": "–", "racing_saved": 0, "seconds": 0}
             for task in tasks if any(r["task"] == task for r in embedded)}

@@ -155,14 +155,15 @@ def test_strategies_table_keeps_each_seed_and_averages_the_seeds(tmp_path):
     from benchmarks.harness import append_row
     from benchmarks.strategies import COLUMNS, write_summary
 
-    def result(task, strategy, seed, test):
+    def result(task, strategy, seed, test, budget=300):
         return {"task": task, "strategy": strategy, "seed": seed, "racing": "False",
-                "dev_split": "random", "test": test, "proposer_calls": 4, "racing_saved": 0,
-                "seconds": 10}
+                "budget": budget, "dev_split": "random", "test": test, "proposer_calls": 4,
+                "racing_saved": 0, "seconds": 10}
 
     csv_path = tmp_path / "strategies.csv"
     for row in (result("sentiment", "random", 0, 0.80), result("sum", "random", 0, 0.10),
-                result("sentiment", "random", 1, 0.90), result("sentiment", "tpe", 0, 0.70)):
+                result("sentiment", "random", 1, 0.90), result("sentiment", "tpe", 0, 0.70),
+                result("sentiment", "random", 0, 0.95, budget=1000)):
         append_row(csv_path, row, COLUMNS)
     write_summary(csv_path, tmp_path / "strategies.md")
     lines = (tmp_path / "strategies.md").read_text().splitlines()
@@ -171,4 +172,5 @@ def test_strategies_table_keeps_each_seed_and_averages_the_seeds(tmp_path):
     assert cells == {"random": ["0.80", "0.10"], "random · seed 1": ["0.90", "–"],
                      "random · mean of seeds 0 1": ["0.85", "–"],  # sum ran seed 0 only
                      "tpe": ["0.70", "–"],
+                     "random · 1000 calls": ["0.95", "–"],  # its own row, not in the ceiling
                      "best row of each task (any strategy or seed)": ["0.90", "0.10"]}
