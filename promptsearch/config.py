@@ -15,6 +15,9 @@ from .secrets import redact_url
 
 MAX_TASK_FILE_BYTES = 1_000_000
 DEFAULT_MODEL = "local/gemma-3-270m"
+# 16 demos scored no better than 8 on gemma-3-270m's bundled tasks (results/demos_ab.md), and
+# cost twice the prompt.
+MAX_DEMOS = 8
 STRATEGIES = ("auto", "tpe", "random", "ape", "opro", "protegi", "evolution", "evolution-de",
               "dspy-mipro", "dspy-copro", "dspy-bootstrap", "dspy-gepa")
 _MODEL_RE = re.compile(r"^[A-Za-z0-9_.\-]+/\S+$|^[A-Za-z0-9_.\-:]+$")
@@ -72,6 +75,9 @@ class SearchSpec(_Strict):
     # chosen (promptsearch.confirm); 0: off.
     confirm: int = Field(0, ge=0, le=100_000)
     seed: int = 0
+    # The most demos a key may carry; the search tries 0, 1, 2, 4, ... up to it. Lower it when
+    # prompts are paid per token or the examples are long for the model's context.
+    max_demos: int = Field(MAX_DEMOS, ge=0, le=64)
     # Stop the search (keeping every result) once this share of dev calls has failed after
     # retries: an API that is down should not burn the budget on errors. None: never stop.
     max_error_rate: Optional[float] = Field(None, gt=0, le=1)

@@ -66,7 +66,8 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     proposer = lm if same else _make_lm(task, task.proposer, store, threads)
     style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
     space = SearchSpace(dataset, fields, config.data.target, list(config.prompt.seeds),
-                        config.prompt.format, style, config.search.seed)
+                        config.prompt.format, style, config.search.seed,
+                        config.search.max_demos)
     max_tokens = config.lm.max_tokens or answer_budget(dataset)
     return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens)
 

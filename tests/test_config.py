@@ -88,3 +88,8 @@ def test_invalid_yaml_syntax_names_line(tmp_path):
 def test_yaml_booleans_as_labels_ask_for_quotes(tmp_path):
     error = _error(tmp_path, GOOD.replace('["Do it."]', '["Do it."]\n  labels: [yes, no]'))
     assert "prompt.labels" in str(error) and "quote" in str(error)
+
+
+def test_max_demos_out_of_range_names_the_field(tmp_path):
+    error = _error(tmp_path, GOOD.replace("strategy: random", "strategy: random\n  max_demos: 100"))
+    assert "search.max_demos" in str(error) and "64" in str(error)

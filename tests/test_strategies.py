@@ -6,6 +6,7 @@ from promptsearch import run
 from promptsearch.api import open_store
 from promptsearch.key import PromptKey
 from promptsearch.search import STRATEGIES
+from promptsearch.search.space import demo_counts
 
 LLM_DRIVEN = ("ape", "opro", "protegi", "evolution", "evolution-de")
 
@@ -120,3 +121,20 @@ def test_dspy_stops_when_the_budget_runs_out_inside_its_optimizer(
     assert spent["lm_calls"] <= 40 and spent["framework_calls"] > 0
     origins = [c["origin"] for c in store.list_candidates(result.run_id)]
     assert f"{strategy}:unfinished" in origins  # the starting program, scored instead
+
+
+def test_demo_counts_double_up_to_the_maximum():
+    assert demo_counts(0) == (0,)
+    assert demo_counts(8) == (0, 1, 2, 4, 8)
+    assert demo_counts(6) == (0, 1, 2, 4, 6)
+
+
+@pytest.mark.parametrize("strategy", ["random", "tpe", "auto", "evolution"])
+def test_no_key_carries_more_demos_than_max_demos(strategy, upper_task, fake_model, tmp_path):
+    upper_task.write_text(upper_task.read_text().replace("  seed: 3", "  seed: 3\n  max_demos: 2"))
+    store, result = _run(upper_task, tmp_path, strategy)
+    counts = set()
+    for candidate in store.list_candidates(result.run_id):
+        key = store.get_key(candidate["key_id"])
+        counts.add(key["retrieval"]["k"] if key.get("retrieval") else len(key["demos"]))
+    assert counts <= {0, 1, 2} and len(counts) >= 2, counts

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Optional
 
 from .base import Candidate, Strategy
-from .space import DEMO_COUNTS, DEMO_SETS, Point
+from .space import DEMO_SETS, Point
 
 CARRIER_DEMOS = 4
 MAX_PROPOSAL_TRIES = 3  # proposer replies that fail the filter before a non-LLM step instead
@@ -71,7 +71,10 @@ class ProposingStrategy(Strategy):
         return self.rng(purpose).randrange(2 ** 31)
 
     def default_carrier(self) -> Point:
-        return default_carrier()
+        """The first seed instruction with a few random demos (no more than the space allows):
+        the key to build on before any better one is known."""
+        demos = min(CARRIER_DEMOS, self.context.space.demo_counts[-1])
+        return Point(0, 0, demos, "random", 0, 0)
 
     def carrier(self) -> Point:
         best = self.context.pool.best()
@@ -95,7 +98,7 @@ class ProposingStrategy(Strategy):
         """A non-LLM step: change one component other than the instruction."""
         space = self.context.space
         options = {
-            "n_demos": lambda: rng.choice(DEMO_COUNTS),
+            "n_demos": lambda: rng.choice(space.demo_counts),
             "demo_set": lambda: rng.randrange(DEMO_SETS),
             "format": lambda: rng.randrange(len(space.formats)),
             "selection": lambda: rng.choice(space.selections),
@@ -108,13 +111,6 @@ class ProposingStrategy(Strategy):
         pool = list(self.context.space.dataset.pool)
         chosen = rng.sample(pool, min(count, len(pool)))
         return [(_text(example.inputs), example.target) for example in chosen]
-
-
-
-def default_carrier() -> Point:
-    """The first seed instruction with a few random demos: the key to build on before any
-    better one is known."""
-    return Point(0, 0, CARRIER_DEMOS, "random", 0, 0)
 
 
 def _text(inputs: dict[str, str]) -> str:

@@ -7,9 +7,8 @@ from typing import Optional
 
 from .base import Candidate, Strategy
 from .components import add_paraphrases
-from .space import DEMO_COUNTS, DEMO_SETS, Point
+from .space import DEMO_SETS, Point
 
-PRIOR_DEMO_WEIGHTS = (1, 1, 2, 4, 6)  # for DEMO_COUNTS (0, 1, 2, 4, 8)
 REDRAWS = 8  # prior draws tried before settling for a key the run has scored already
 
 
@@ -54,7 +53,7 @@ class RandomStrategy(Strategy):
                      rng.randrange(DEMO_SETS), rng.randrange(len(space.verbalizers)))
 
     def _demo_count(self, rng: random.Random) -> int:
-        return rng.choice(DEMO_COUNTS)
+        return rng.choice(self.context.space.demo_counts)
 
     def _selection(self, rng: random.Random, trial: int) -> str:
         return rng.choice(self.context.space.selections)
@@ -87,8 +86,14 @@ class PriorDraws(RandomStrategy):
         return point
 
     def _demo_count(self, rng: random.Random) -> int:
-        return rng.choices(DEMO_COUNTS, weights=PRIOR_DEMO_WEIGHTS)[0]
+        counts = self.context.space.demo_counts
+        return rng.choices(counts, weights=prior_demo_weights(len(counts)))[0]
 
     def _selection(self, rng: random.Random, trial: int) -> str:
         selections = self.context.space.selections
         return selections[trial % len(selections)]
+
+
+def prior_demo_weights(n_counts: int) -> list[int]:
+    """1, 1, 2, 4, 6, 8, ...: for demo counts 0, 1, 2, 4, 8, 16, ... (more demos, more often)."""
+    return [max(1, 2 * index - 2) for index in range(n_counts)]

@@ -10,7 +10,6 @@ from ..data import Dataset, Example
 from ..key import Demo, OutputSpec, PromptKey
 from ..retrieval import Retrieval
 
-DEMO_COUNTS = (0, 1, 2, 4, 8)
 RETRIEVAL_POOL = 200
 DEMO_SETS = 4  # distinct random draws per (count, selection): lets a strategy revisit a good draw
 GENERIC_INSTRUCTIONS = (
@@ -49,8 +48,10 @@ class Point:
 
 class SearchSpace:
     def __init__(self, dataset: Dataset, fields: tuple[str, ...], target: str,
-                 seeds: list[str], user_format: Optional[str], style: str, seed: int):
+                 seeds: list[str], user_format: Optional[str], style: str, seed: int,
+                 max_demos: int):
         self.dataset, self.fields, self.style, self.seed = dataset, fields, style, seed
+        self.demo_counts = demo_counts(max_demos)
         self.target = target
         self.instructions = [Choice(s, "seed") for s in seeds]
         self.instructions += [Choice(text, "bank") for text in _instruction_bank(dataset.labels)
@@ -114,6 +115,15 @@ class SearchSpace:
         if point.selection == "balanced" and self.dataset.labels:
             return _balanced(pool, self.dataset.labels, point.n_demos, rng)
         return rng.sample(list(pool), min(point.n_demos, len(pool)))
+
+
+def demo_counts(max_demos: int) -> tuple[int, ...]:
+    """0, 1, 2, 4, ... up to max_demos (and max_demos itself): the score moves with the order of
+    magnitude of the demo count far more than with one demo more or less."""
+    counts = [0]
+    while counts[-1] < max_demos:
+        counts.append(min(max_demos, max(1, 2 * counts[-1])))
+    return tuple(counts)
 
 
 def _balanced(pool, labels, count: int, rng: random.Random) -> list[Example]:

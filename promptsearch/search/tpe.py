@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from ..shared_run import MISSED_HEARTBEATS
 from .base import Candidate, RecordedTrial, Strategy, rankable
 from .components import add_paraphrases
-from .space import DEMO_COUNTS, DEMO_SETS, Point
+from .space import DEMO_SETS, Point
 
 STALE = "stale"  # user attr of a trial a killed process left running
 
@@ -101,7 +101,7 @@ class TPEStrategy(Strategy):
         return {
             "instruction": CategoricalDistribution(list(range(self.instruction_count))),
             "format": CategoricalDistribution(list(range(len(space.formats)))),
-            "n_demos": CategoricalDistribution(list(DEMO_COUNTS)),
+            "n_demos": CategoricalDistribution(list(space.demo_counts)),
             "selection": CategoricalDistribution(list(space.selections)),
             "demo_set": CategoricalDistribution(list(range(DEMO_SETS))),
             "verbalizer": CategoricalDistribution(list(range(len(space.verbalizers)))),
