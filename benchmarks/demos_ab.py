@@ -43,6 +43,14 @@ def compare(name: str, k: int, store) -> dict:
     return row
 
 
+def _mean_row(rows: list[dict], k: int) -> dict:
+    """The mean over the tasks run at k: is one k better across tasks, not just on one?"""
+    mine = [r for r in rows if int(r["k"]) == k]
+    mean = {c: sum(float(r[c]) for r in mine) / len(mine) for c in ("random", "retrieved")}
+    return {"task": f"mean of {len(mine)} tasks", "k": k, **mean,
+            "delta": mean["retrieved"] - mean["random"], "p_value": "", "examples": ""}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="*", default=sorted(p.stem for p in TASKS.glob("*.yaml")))
@@ -56,13 +64,15 @@ def main() -> None:
         if (name, str(args.k)) not in done:
             append_row(csv_path, compare(name, args.k, store), COLUMNS)
             print(f"{name}: done", flush=True)
-    rows = read_rows(csv_path)
+    rows = sorted(read_rows(csv_path), key=lambda r: (int(r["k"]), r["task"]))
+    rows += [_mean_row(rows, k) for k in sorted({int(r["k"]) for r in rows})]
     fmt = {c: (lambda c: lambda r: f"{float(r[c]):.2f}")(c) for c in ("random", "retrieved")}
     fmt["delta"] = lambda r: f"{float(r['delta']):+.2f}"
-    fmt["p_value"] = lambda r: f"{float(r['p_value']):.3f}"
+    fmt["p_value"] = lambda r: f"{float(r['p_value']):.3f}" if r["p_value"] != "" else ""
     (args.out / "demos_ab.md").write_text(
         "# Retrieved vs random demos (gemma-3-270m, seed instruction, default format, test)\n\n"
-        "`python -m benchmarks.demos_ab`\n\n"
+        "`python -m benchmarks.demos_ab --k K` (K = 4, 8, 16) · a `mean` row averages the tasks run "
+        "at one k\n\n"
         + markdown_table(rows, ["task", "k", "random", "retrieved", "delta", "p_value",
                                 "examples"], fmt), encoding="utf-8")
 

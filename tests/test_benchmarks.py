@@ -174,3 +174,22 @@ def test_strategies_table_keeps_each_seed_and_averages_the_seeds(tmp_path):
                      "tpe": ["0.70", "–"],
                      "random · 1000 calls": ["0.95", "–"],  # its own row, not in the ceiling
                      "best row of each task (any strategy or seed)": ["0.90", "0.10"]}
+
+
+def test_demos_table_averages_each_k_over_its_tasks(tmp_path):
+    header = ("task,k,random,random_lo,random_hi,retrieved,retrieved_lo,retrieved_hi,delta,"
+              "p_value,examples")
+    (tmp_path / "demos_ab.csv").write_text("\n".join([
+        header,
+        "b,8,0.4,0,1,0.6,0,1,0.2,0.01,100",
+        "a,16,0.1,0,1,0.3,0,1,0.2,0.5,100",
+        "a,8,0.2,0,1,0.8,0,1,0.6,0.001,100",
+    ]) + "\n")
+    done = _bench("benchmarks.demos_ab", "--tasks", out=tmp_path)  # no task to run: table only
+    assert done.returncode == 0, done.stderr
+    lines = (tmp_path / "demos_ab.md").read_text().splitlines()
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| task |")]
+    assert [row.split(" | ")[:2] for row in rows] == [
+        ["| a", "8"], ["| b", "8"], ["| a", "16"], ["| mean of 2 tasks", "8"],
+        ["| mean of 1 tasks", "16"]]
+    assert rows[3].split(" | ")[2:5] == ["0.30", "0.70", "+0.40"]
