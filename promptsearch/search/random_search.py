@@ -70,9 +70,10 @@ class PriorDraws(RandomStrategy):
     The demo selections take turns, trial by trial, rather than being drawn: which one wins
     depends on the task and on the rest of the key (with the seed prompt retrieved demos win on
     most tasks, results/demos_ab.md, yet the top first_word_letter keys that searches found used a
-    fixed set), and in the 8-15 draws of a search a biased draw can leave a whole family
-    unseen. A draw that lands on a key the run has scored is drawn again: the repeat would cost
-    nothing but tell nothing either."""
+    fixed set), and in the few draws a search affords (one of 300 LM calls scores 10-20 keys
+    in all, about 20 at 1000) a biased draw can leave a whole family unseen. A draw that lands
+    on a key the run has scored is drawn again: the repeat would cost nothing but tell nothing
+    either."""
 
     name = "prior"
 
