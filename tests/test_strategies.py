@@ -129,12 +129,23 @@ def test_demo_counts_double_up_to_the_maximum():
     assert demo_counts(6) == (0, 1, 2, 4, 6)
 
 
-@pytest.mark.parametrize("strategy", ["random", "tpe", "auto", "evolution"])
-def test_no_key_carries_more_demos_than_max_demos(strategy, upper_task, fake_model, tmp_path):
-    upper_task.write_text(upper_task.read_text().replace("  seed: 3", "  seed: 3\n  max_demos: 2"))
+def _demo_counts_with_max_demos(upper_task, tmp_path, strategy: str, limit: int) -> set[int]:
+    upper_task.write_text(upper_task.read_text().replace(
+        "  seed: 3", f"  seed: 3\n  max_demos: {limit}"))
     store, result = _run(upper_task, tmp_path, strategy)
     counts = set()
     for candidate in store.list_candidates(result.run_id):
         key = store.get_key(candidate["key_id"])
         counts.add(key["retrieval"]["k"] if key.get("retrieval") else len(key["demos"]))
+    return counts
+
+
+@pytest.mark.parametrize("strategy", ["random", "tpe", "auto", "evolution"])
+def test_no_key_carries_more_demos_than_max_demos(strategy, upper_task, fake_model, tmp_path):
+    counts = _demo_counts_with_max_demos(upper_task, tmp_path, strategy, 2)
     assert counts <= {0, 1, 2} and len(counts) >= 2, counts
+
+
+def test_dspy_bootstrap_keeps_to_max_demos(upper_task, fake_model, tmp_path):
+    counts = _demo_counts_with_max_demos(upper_task, tmp_path, "dspy-bootstrap", 1)
+    assert counts == {0, 1}, counts  # its starting program has none; bootstrapped ones carry 1

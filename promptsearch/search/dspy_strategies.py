@@ -19,6 +19,7 @@ from .base import Candidate, Context, Strategy
 log = logging.getLogger("promptsearch")
 OPTIMIZERS = ("mipro", "copro", "bootstrap", "gepa")
 TRAIN_EXAMPLES = 50
+DSPY_DEMOS = 4  # demos per DSPy program (its optimizers' own default), at most search.max_demos
 TASK_TOKENS, PROPOSER_TOKENS = 96, 256
 
 
@@ -91,9 +92,11 @@ class DSPyStrategy(Strategy):
     def _compile(self, dspy, program, prompt_lm):
         train, dev, metric = self._examples(dspy), self._dev(dspy), self._metric()
         seed = self.context.seed
+        demos = min(DSPY_DEMOS, self.context.space.demo_counts[-1])  # search.max_demos holds
         if self.optimizer == "mipro":
             optimizer = dspy.MIPROv2(metric=metric, prompt_model=prompt_lm, auto="light",
-                                     num_threads=1, seed=seed, verbose=False)
+                                     num_threads=1, seed=seed, verbose=False,
+                                     max_bootstrapped_demos=demos, max_labeled_demos=demos)
             return optimizer.compile(program, trainset=train, valset=dev)
         if self.optimizer == "copro":
             optimizer = dspy.COPRO(prompt_model=prompt_lm, metric=metric, breadth=4, depth=2)
@@ -101,7 +104,7 @@ class DSPyStrategy(Strategy):
                                      eval_kwargs={"num_threads": 1, "display_progress": False})
         if self.optimizer == "bootstrap":
             optimizer = dspy.BootstrapFewShotWithRandomSearch(
-                metric=metric, max_bootstrapped_demos=4, max_labeled_demos=4,
+                metric=metric, max_bootstrapped_demos=demos, max_labeled_demos=demos,
                 num_candidate_programs=4, num_threads=1)
             return optimizer.compile(program, trainset=train, valset=dev)
         optimizer = dspy.GEPA(metric=_feedback(metric), reflection_lm=prompt_lm, auto="light",
