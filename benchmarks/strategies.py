@@ -2,6 +2,7 @@
 
     python -m benchmarks.strategies [--tasks ...] [--strategies ...] [--budget 300]
                                     [--racing | --no-racing]   (default: each strategy's own)
+                                [--model M] [--proposer M] [--dev-size N] [--finalists N]
 
 Writes results/strategies.csv (one row per task x strategy x seed x racing, appended as each run
 finishes; rows already there are skipped) and results/strategies.md (per-strategy means).
@@ -35,7 +36,7 @@ CEILING = "best row of each task (any strategy or seed)"
 
 def configured(name: str, strategy: str, budget: int, seed: int, racing: bool | None,
                proposer: str | None = None, model: str | None = None, threads: int = 2,
-               dev_size: int | None = None, confirm: int = 0):
+               dev_size: int | None = None, confirm: int = 0, finalists: int = 3):
     task = load_task(TASKS / f"{name}.yaml")
     config = task.config
     if proposer:
@@ -48,6 +49,7 @@ def configured(name: str, strategy: str, budget: int, seed: int, racing: bool | 
             update={"dev_size": dev_size})})
     search = config.search.model_copy(update={
         "strategy": strategy, "seed": seed, "racing": racing, "confirm": confirm,
+        "finalists": finalists,
         "budget": config.search.budget.model_copy(update={"lm_calls": budget, "minutes": 30})})
     return task.model_copy(update={"config": config.model_copy(update={"search": search})})
 
@@ -93,6 +95,9 @@ def main() -> None:
     parser.add_argument("--dev-size", type=int, help="dev examples instead of the task's")
     parser.add_argument("--confirm", type=int, default=0,
                         help="search.confirm: held-back examples the top 3 keys answer again")
+    parser.add_argument("--finalists", type=int, default=3,
+                        help="search.finalists: dev leaders scored on test (the winner's test "
+                             "score, the table's figure, is the same; 1 saves slow models' time)")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     csv_path = args.out / "strategies.csv"
@@ -103,7 +108,8 @@ def main() -> None:
             for strategy in args.strategies:
                 label = _label(strategy, args.proposer, args.model, args.dev_size, args.confirm)
                 task = configured(name, strategy, args.budget, seed, args.racing, args.proposer,
-                                  args.model, args.threads, args.dev_size, args.confirm)
+                                  args.model, args.threads, args.dev_size, args.confirm,
+                                  args.finalists)
                 racing = task.config.search.racing_on()
                 key = (name, label, str(seed), str(racing), str(args.budget))
                 if key in done:

@@ -74,6 +74,9 @@ class SearchSpec(_Strict):
     # Train-pool examples on which the top dev keys are scored again before the winner is
     # chosen (promptsearch.confirm); 0: off.
     confirm: int = Field(0, ge=0, le=100_000)
+    # Dev leaders scored on test after the search (the seed baseline is too). Test calls are
+    # outside the budget but not free: 1 scores the winner alone, for paid or slow models.
+    finalists: int = Field(3, ge=1, le=20)
     seed: int = 0
     # The most demos a key may carry; the search tries 0, 1, 2, 4, ... up to it. Lower it when
     # prompts are paid per token or the examples are long for the model's context.

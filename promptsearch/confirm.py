@@ -21,7 +21,7 @@ from typing import Optional
 from .evaluate import KeyScore
 from .key import PromptKey
 
-CONFIRM_KEYS = 3       # the dev leaders scored again (finalize tests as many)
+CONFIRM_KEYS = 3       # the dev leaders scored again (finalize tests search.finalists)
 MAX_BUDGET_SHARE = 0.25  # of the LM-call budget at most, so the search keeps most of it
 MIN_EXAMPLES = 5       # fewer fresh examples than this would add more noise than they remove
 

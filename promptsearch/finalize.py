@@ -8,13 +8,11 @@ from typing import Optional
 
 from . import __version__, versions
 from .errors import PromptsearchError
-from .confirm import CONFIRM_KEYS, rerank
+from .confirm import rerank
 from .evaluate import KeyScore
 from .key import PromptKey
 from .lockfile import lock_path, write_lock
 from .stats import bootstrap_ci, paired_permutation_p
-
-FINALISTS = CONFIRM_KEYS  # the leaders confirmed on held-back examples are those tested
 
 
 def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, stopped: str,
@@ -30,8 +28,8 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
         raise PromptsearchError(f"{prepared.task.name}: no candidate was scored on the whole dev "
                                 f"set ({stopped}); raise search.budget or lower data.dev_size")
     baseline = _baseline(prepared, ranked)
-    finalists = ranked[:FINALISTS] + ([baseline] if baseline and baseline not in
-                                      ranked[:FINALISTS] else [])
+    leaders = ranked[:prepared.task.config.search.finalists]
+    finalists = leaders + ([baseline] if baseline and baseline not in leaders else [])
     tested = {}
     for number, row in enumerate(finalists, 1):
         if observer is not None:

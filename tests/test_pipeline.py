@@ -64,6 +64,25 @@ def test_budget_counts_dev_and_proposer_calls_exactly(upper_task, fake_model, tm
     assert spent["lm_calls"] <= 120
 
 
+def test_finalists_sets_how_many_dev_leaders_are_scored_on_test(upper_task, fake_model,
+                                                                 tmp_path):
+    tested = {}
+    for finalists in (3, 1):
+        text = upper_task.read_text().replace("seed: 3", f"seed: 3\n  finalists: {finalists}")
+        task = tmp_path / f"upper{finalists}.yaml"
+        task.write_text(text)
+        store = open_store(storage=f"sqlite:///{tmp_path / f'f{finalists}.db'}")
+        tested[finalists] = run(task, store=store, results_dir=tmp_path / f"r{finalists}")
+    full, lean = tested[3], tested[1]
+    assert [row["baseline"] for row in full.finalists] == [False, False, False, True]
+    assert [(row["winner"], row["baseline"]) for row in lean.finalists] == [(True, False),
+                                                                           (False, True)]
+    assert lean.lock["key"] == full.lock["key"] and lean.lock["scores"]["test"] == 1.0
+    test_size = 20  # the seed and each leader answer every test example once
+    assert full.lock["spent"]["test_calls"] == 4 * test_size
+    assert lean.lock["spent"]["test_calls"] == 2 * test_size
+
+
 def test_seed_baseline_is_scored_first(upper_task, fake_model, tmp_path):
     store = open_store(tmp_path / "results")
     result = run(upper_task, store=store, results_dir=tmp_path / "results")
