@@ -36,7 +36,8 @@ CEILING = "best row of each task (any strategy or seed)"
 
 def configured(name: str, strategy: str, budget: int, seed: int, racing: bool | None,
                proposer: str | None = None, model: str | None = None, threads: int = 2,
-               dev_size: int | None = None, confirm: int = 0, finalists: int = 3):
+               dev_size: int | None = None, confirm: int = 0,
+               finalists: int | None = None):
     task = load_task(TASKS / f"{name}.yaml")
     config = task.config
     if proposer:
@@ -49,7 +50,7 @@ def configured(name: str, strategy: str, budget: int, seed: int, racing: bool | 
             update={"dev_size": dev_size})})
     search = config.search.model_copy(update={
         "strategy": strategy, "seed": seed, "racing": racing, "confirm": confirm,
-        "finalists": finalists,
+        "finalists": finalists or config.search.finalists,
         "budget": config.search.budget.model_copy(update={"lm_calls": budget, "minutes": 30})})
     return task.model_copy(update={"config": config.model_copy(update={"search": search})})
 
@@ -95,9 +96,10 @@ def main() -> None:
     parser.add_argument("--dev-size", type=int, help="dev examples instead of the task's")
     parser.add_argument("--confirm", type=int, default=0,
                         help="search.confirm: held-back examples the top 3 keys answer again")
-    parser.add_argument("--finalists", type=int, default=3,
+    parser.add_argument("--finalists", type=int,
                         help="search.finalists: dev leaders scored on test (the winner's test "
-                             "score, the table's figure, is the same; 1 saves slow models' time)")
+                             "score, the table's figure, is the same; 1 saves slow models' time; "
+                             "default: the task's)")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     csv_path = args.out / "strategies.csv"
