@@ -31,7 +31,7 @@ from promptsearch.runner import execute, prepare
 from promptsearch.store import Store, default_url, evaluations
 
 from .fake_api import FAULTS, FakeAPI
-from .harness import append_row, markdown_table
+from .harness import markdown_table, write_rows
 from .strategies import configured
 
 COLUMNS = ["scenario", "fault", "injected", "retried", "recovered", "errors", "lost"]
@@ -196,10 +196,7 @@ def main() -> None:
             rows += scenario(Path(scratch), persistent, args.budget)[0]
         with tempfile.TemporaryDirectory() as scratch:
             rows.append(refused(Path(scratch), args.budget, persistent))
-    csv_path = args.out / "faults.csv"
-    csv_path.unlink(missing_ok=True)
-    for row in rows:
-        append_row(csv_path, row, COLUMNS)
+    write_rows(args.out / "faults.csv", rows, COLUMNS)
     (args.out / "faults.md").write_text(
         "# Injected faults and what became of them (`python -m benchmarks.faults`)\n\n"
         "Counts are prompts (one model call each) whose first request met the fault; "

@@ -26,6 +26,13 @@ def append_row(path: Path, row: dict, columns: list[str]) -> None:
         writer.writerow({c: row.get(c) for c in columns})
 
 
+def write_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
+    """A derived table, written afresh (it is recomputed whole, not grown row by row)."""
+    path.unlink(missing_ok=True)
+    for row in rows:
+        append_row(path, row, columns)
+
+
 def read_rows(path: Path) -> list[dict]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))

@@ -193,3 +193,39 @@ def test_demos_table_averages_each_k_over_its_tasks(tmp_path):
         ["| a", "8"], ["| b", "8"], ["| a", "16"], ["| mean of 2 tasks", "8"],
         ["| mean of 1 tasks", "16"]]
     assert rows[3].split(" | ")[2:5] == ["0.30", "0.70", "+0.40"]
+
+
+def test_selection_picks_by_dev_and_scores_on_the_held_out_rest():
+    from benchmarks.selection import held_out_of_choice
+    # Noise-free keys (each right on a fixed share of every split): the dev score ranks them
+    # truly, so scoring every key finds the best one and scoring one key gets the average.
+    matrix = [[1.0] * 40, [0.0] * 40, [1.0, 0.0] * 20]
+    assert held_out_of_choice(matrix, dev_size=10, searched=3, splits=50) == 1.0
+    assert held_out_of_choice(matrix, dev_size=10, searched=1, splits=600) == pytest.approx(
+        0.5, abs=0.05)
+    # Two keys that are each right on a different half: the dev winner is right on more of
+    # the dev part, so it is wrong on more of the rest (the winner's curse, exactly).
+    split = [[1.0] * 20 + [0.0] * 20, [0.0] * 20 + [1.0] * 20]
+    assert held_out_of_choice(split, dev_size=10, searched=2, splits=400) < 0.5
+    with pytest.raises(ValueError, match="dev_size"):
+        held_out_of_choice(matrix, dev_size=40, searched=1, splits=1)
+
+
+def test_selection_table_gives_each_dev_size_and_the_gain_over_ten_keys(tmp_path):
+    import json
+    rows = [{"task": task, "draw": draw, "key_id": f"k{draw}", "test": "",
+             "scores": json.dumps([float(draw % 3 == i % 3) for i in range(100)])}
+            for task in ("a", "b") for draw in range(12)]
+    with (tmp_path / "selection_scores.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    done = _bench("benchmarks.selection", "--tasks", "--splits", "20", out=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = _rows(tmp_path / "selection.csv")
+    cells = {(r["task"], r["dev_size"], r["keys_scored"]) for r in table}
+    assert ("a", "30", "12") in cells and ("mean of 2 tasks", "60", "10") in cells
+    ten = [r for r in table if r["keys_scored"] == "10"]
+    assert ten and all(float(r["gain_over_random_10"]) == 0 for r in ten)
+    lines = (tmp_path / "selection.md").read_text().splitlines()
+    assert sum(line.startswith("| a | ") for line in lines) == 3  # dev 15, 30, 60
