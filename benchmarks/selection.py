@@ -104,9 +104,11 @@ def simulate(name: str, matrix: list[list[float]], splits: int) -> list[dict]:
             continue
         levels = [n for n in SEARCHED if n < len(matrix)] + [len(matrix)]
         held = {n: held_out_of_choice(matrix, dev_size, n, splits) for n in levels}
+        base = held.get(10)  # absent only when fewer than 11 keys were drawn
         for n, value in held.items():
             rows.append({"task": name, "dev_size": dev_size, "keys_scored": n, "held_out": value,
-                         "gain_over_random_10": value - held[10], "splits": splits})
+                         "gain_over_random_10": "" if base is None else value - base,
+                         "splits": splits})
     best = max(statistics.fmean(row) for row in matrix)
     rows.append({"task": name, "dev_size": "", "keys_scored": "best key", "held_out": best,
                  "splits": ""})
@@ -130,28 +132,37 @@ def mean_rows(rows: list[dict]) -> list[dict]:
     label = f"mean of {len(tasks)} tasks"
     means = [{"task": label, "dev_size": dev_size, "keys_scored": n,
               "held_out": statistics.fmean(r["held_out"] for r in mine),
-              "gain_over_random_10": statistics.fmean(r["gain_over_random_10"] for r in mine),
+              "gain_over_random_10": mean_or_blank([r["gain_over_random_10"] for r in mine]),
               "splits": mine[0]["splits"]}
              for (dev_size, n), mine in sorted(cells.items()) if len(mine) == len(tasks)]
     best = [r["held_out"] for r in rows if r["keys_scored"] == "best key"]
     return means + [{"task": label, "dev_size": "", "keys_scored": "best key",
-                     "held_out": statistics.fmean(best), "splits": ""}]
+                     "held_out": statistics.fmean(best), "splits": ""}] if best else means
+
+
+def mean_or_blank(values: list) -> object:
+    return "" if "" in values else statistics.fmean(values)
 
 
 def pivot(rows: list[dict]) -> str:
     """One line per task and dev size: held-out score by keys scored, and the gain of scoring
     every key over scoring ten."""
     best = {r["task"]: r["held_out"] for r in rows if r["keys_scored"] == "best key"}
+    drawn: dict[str, int] = {}
+    for row in rows:
+        if row["dev_size"] != "":
+            drawn[row["task"]] = max(drawn.get(row["task"], 0), row["keys_scored"])
     lines: dict[tuple, dict] = {}
     for row in rows:
         if row["dev_size"] == "":
             continue
         line = lines.setdefault((row["task"], row["dev_size"]),
                                 {"task": row["task"], "dev": row["dev_size"]})
-        label = "all" if row["keys_scored"] not in SEARCHED else f"N={row['keys_scored']}"
+        label = "all" if row["keys_scored"] == drawn[row["task"]] else f"N={row['keys_scored']}"
         if label == "all":
             line["keys"] = row["keys_scored"]
-            line["all - N=10"] = f"{row['gain_over_random_10']:+.3f}"
+            gain = row["gain_over_random_10"]
+            line["all - N=10"] = "" if gain == "" else f"{gain:+.3f}"
         line[label] = f"{row['held_out']:.3f}"
         line["best key"] = f"{best[row['task']]:.3f}" if row["task"] in best else ""
     columns = ["task", "dev"] + [f"N={n}" for n in SEARCHED] + ["all", "keys", "all - N=10",
@@ -167,6 +178,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     scores_path = args.out / "selection_scores.csv"
+    if not args.tasks and not scores_path.exists():
+        parser.error(f"{scores_path} does not exist yet: name tasks to score with --tasks")
     done = {task for (task,) in done_keys(scores_path, ("task",))}
     store = open_store(args.out / "bench")
     for name in args.tasks:
@@ -188,6 +201,7 @@ def main() -> None:
         "sampled key, so `all - N=10` bounds what choosing better among such keys can add; "
         "`best key` is the highest score on all test examples (optimistic: picked on them)\n\n"
         + pivot(rows), encoding="utf-8")
+
 
 if __name__ == "__main__":
     main()

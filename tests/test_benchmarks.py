@@ -229,3 +229,12 @@ def test_selection_table_gives_each_dev_size_and_the_gain_over_ten_keys(tmp_path
     assert ten and all(float(r["gain_over_random_10"]) == 0 for r in ten)
     lines = (tmp_path / "selection.md").read_text().splitlines()
     assert sum(line.startswith("| a | ") for line in lines) == 3  # dev 15, 30, 60
+
+
+def test_selection_with_fewer_than_eleven_keys_leaves_the_gain_over_ten_blank():
+    from benchmarks.selection import pivot, simulate
+    matrix = [[float(k == i % 6) for i in range(100)] for k in range(6)]
+    rows = simulate("small", matrix, splits=5)
+    assert {r["keys_scored"] for r in rows if r["dev_size"] == 30} == {1, 5, 6}
+    assert all(r["gain_over_random_10"] == "" for r in rows if r["dev_size"] != "")
+    assert "| small | 30 |" in pivot(rows)
