@@ -16,8 +16,9 @@ held-out score does a search get that has scored N keys?
 - "best key" is the key with the highest score on all test examples (an optimistic ceiling: it is
   itself picked on those examples).
 
-Per-example scores go to results/selection_scores.csv (one row per task and key; a rerun skips
-the tasks it has), the simulation to results/selection.csv and .md. A failed call counts as 0.
+Per-example scores go to results/selection_scores.csv (one row per task and key, written as each
+key is scored; a rerun scores only the draws a task lacks), the simulation to
+results/selection.csv and .md. A failed call counts as 0.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import argparse
 import json
 import random
 import statistics
+from collections import Counter
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from promptsearch.api import open_store
 from promptsearch.evaluate import Evaluator
@@ -42,7 +44,7 @@ from .strategies import configured
 TASKS = ["antonyms", "first_word_letter", "larger_animal", "negation", "sentiment",
          "singular_to_plural", "translation_en-fr"]
 DEV_SIZES = (15, 30, 60)
-SEARCHED = (1, 5, 10, 20)  # keys scored by the search; "all" is added per task
+SEARCHED = (1, 5, 10, 20, 32)  # keys scored by the search; "all" is added per task
 SCORE_COLUMNS = ["task", "draw", "key_id", "origin", "test", "scores"]
 COLUMNS = ["task", "dev_size", "keys_scored", "held_out", "gain_over_random_10", "splits"]
 
@@ -62,20 +64,19 @@ def uniform_draws(prepared, seed: int, count: int) -> list:
     return list(drawn.values())
 
 
-def score_task(name: str, count: int, store) -> list[dict]:
+def score_task(name: str, count: int, store, first: int = 0) -> Iterator[dict]:
+    """The rows of draws `first` to `count` - 1, one as each key is scored: the draws come in a
+    fixed order, so a larger `--keys` extends a task's sample instead of replacing it."""
     task = configured(name, "random", 300, seed=0, racing=False)
     prepared = prepare(task, store)
     candidates = uniform_draws(prepared, seed=0, count=count)
     evaluator = Evaluator(prepared.lm, prepared.metric, store, f"selection-{name}",
                           max_tokens=prepared.max_tokens)
-    rows = []
-    for draw, candidate in enumerate(candidates):
+    for draw, candidate in enumerate(candidates[first:], start=first):
         result = evaluator.score(candidate.key, prepared.dataset.test, "test")
         per_example = [0.0 if s is None else round(s, 4) for s in result.scores]
-        rows.append({"task": name, "draw": draw, "key_id": candidate.key.id,
-                     "origin": candidate.origin,
-                     "test": statistics.fmean(per_example), "scores": json.dumps(per_example)})
-    return rows
+        yield {"task": name, "draw": draw, "key_id": candidate.key.id, "origin": candidate.origin,
+               "test": statistics.fmean(per_example), "scores": json.dumps(per_example)}
 
 
 def held_out_of_choice(matrix: Sequence[Sequence[float]], dev_size: int, searched: int,
@@ -180,11 +181,11 @@ def main() -> None:
     scores_path = args.out / "selection_scores.csv"
     if not args.tasks and not scores_path.exists():
         parser.error(f"{scores_path} does not exist yet: name tasks to score with --tasks")
-    done = {task for (task,) in done_keys(scores_path, ("task",))}
+    drawn = Counter(task for (task, _) in done_keys(scores_path, ("task", "draw")))
     store = open_store(args.out / "bench")
     for name in args.tasks:
-        if name not in done:
-            for row in score_task(name, args.keys, store):
+        if drawn[name] < args.keys:
+            for row in score_task(name, args.keys, store, first=drawn[name]):
                 append_row(scores_path, row, SCORE_COLUMNS)
             print(f"{name}: scored", flush=True)
     rows = [row for name, matrix in sorted(matrices(scores_path).items())
