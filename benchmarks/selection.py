@@ -105,7 +105,7 @@ def simulate(name: str, matrix: list[list[float]], splits: int) -> list[dict]:
             continue
         levels = [n for n in SEARCHED if n < len(matrix)] + [len(matrix)]
         held = {n: held_out_of_choice(matrix, dev_size, n, splits) for n in levels}
-        base = held.get(10)  # absent only when fewer than 11 keys were drawn
+        base = held.get(10)  # absent only when fewer than 10 keys were drawn
         for n, value in held.items():
             rows.append({"task": name, "dev_size": dev_size, "keys_scored": n, "held_out": value,
                          "gain_over_random_10": "" if base is None else value - base,

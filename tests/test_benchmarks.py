@@ -231,7 +231,7 @@ def test_selection_table_gives_each_dev_size_and_the_gain_over_ten_keys(tmp_path
     assert sum(line.startswith("| a | ") for line in lines) == 3  # dev 15, 30, 60
 
 
-def test_selection_with_fewer_than_eleven_keys_leaves_the_gain_over_ten_blank():
+def test_selection_with_fewer_than_ten_keys_leaves_the_gain_over_ten_blank():
     from benchmarks.selection import pivot, simulate
     matrix = [[float(k == i % 6) for i in range(100)] for k in range(6)]
     rows = simulate("small", matrix, splits=5)
