@@ -238,3 +238,49 @@ def test_selection_with_fewer_than_ten_keys_leaves_the_gain_over_ten_blank():
     assert {r["keys_scored"] for r in rows if r["dev_size"] == 30} == {1, 5, 6}
     assert all(r["gain_over_random_10"] == "" for r in rows if r["dev_size"] != "")
     assert "| small | 30 |" in pivot(rows)
+
+
+class _Writer:
+    """A chat writer replying from a script, one reply per call."""
+
+    default_style = "chat"
+
+    def __init__(self, replies):
+        self.replies, self.requests = list(replies), []
+
+    def complete(self, *, messages, max_tokens, temperature, seed):
+        from promptsearch.lm.client import Completion
+        self.requests.append(messages[0]["content"])
+        return Completion(self.replies.pop(0), prompt_tokens=5, completion_tokens=5)
+
+
+def test_writers_keep_only_new_instructions_and_stop_at_the_count():
+    from benchmarks.writers import written
+    from promptsearch.data import Example
+    pool = [Example({"input": f"word{i}"}, f"drow{i}") for i in range(8)]
+    writer = _Writer(["Reverse the word.", "", "Sure, here is the instruction you asked for",
+                      "Spell the given word backwards.", "spell the given word backwards.",
+                      "Write every letter of the word in reverse order.", "never asked"])
+    texts = written(writer, pool, 2,
+                    known=["Reverse the word."], name="t")
+    assert texts == ["Spell the given word backwards.",
+                     "Write every letter of the word in reverse order."]
+    assert len(writer.requests) == 6 and writer.replies == ["never asked"]
+    assert all("word" in request and "drow" in request for request in writer.requests)
+
+
+def test_writers_summary_counts_written_instructions_above_the_spaces_best():
+    from benchmarks.writers import summary
+    rows = [{"task": "t", "group": "space", "test": "0.2"},
+            {"task": "t", "group": "space", "test": "0.3"},
+            {"task": "t", "group": "written:w", "test": "0.25"},
+            {"task": "t", "group": "written:w", "test": "0.4"},
+            {"task": "t", "group": "written:w", "test": "0.5"}]
+    line, _, mean = summary(rows + [{"task": "u", "group": "space", "test": "0.6"},
+                                    {"task": "u", "group": "written:w", "test": "0.7"}],
+                            {"t": 0.3, "u": 0.6})
+    assert (line["space_n"], line["space_max"], line["written_n"]) == (2, 0.3, 3)
+    assert line["written_mean"] == pytest.approx(0.3833, abs=1e-3)
+    assert (line["written_max"], line["written_above_space_max"]) == (0.5, 2)
+    assert line["writer"] == "w"
+    assert mean["written_max"] == pytest.approx(0.6) and mean["written_above_space_max"] == 3
