@@ -284,3 +284,21 @@ def test_writers_summary_counts_written_instructions_above_the_spaces_best():
     assert (line["written_max"], line["written_above_space_max"]) == (0.5, 2)
     assert line["writer"] == "w"
     assert mean["written_max"] == pytest.approx(0.6) and mean["written_above_space_max"] == 3
+
+
+def _key(task, n_demos, selection, test):
+    return {"task": task, "n_demos": n_demos, "selection": selection, "format": 0,
+            "instruction_kind": "bank", "test": test}
+
+
+def test_transfer_prior_learns_only_from_the_other_tasks():
+    from benchmarks.transfer import fit_prior, ranked
+    keys = {"a": [_key("a", 8, "retrieved", 0.9), _key("a", 0, "random", 0.1)],
+            "b": [_key("b", 8, "retrieved", 0.7), _key("b", 0, "random", 0.3)],
+            # on the held-out task itself no demos would win: the prior must not see that
+            "c": [_key("c", 0, "random", 0.8), _key("c", 8, "retrieved", 0.2)]}
+    prior = fit_prior(keys, leave_out="c")
+    assert prior[("n_demos", 8)] == pytest.approx(1.0) and prior[("n_demos", 0)] < 0
+    assert [key["n_demos"] for key in ranked(keys["c"], prior)] == [8, 0]
+    flipped = {**keys, "c": [_key("c", 0, "random", 0.0), _key("c", 8, "retrieved", 1.0)]}
+    assert fit_prior(flipped, leave_out="c") == prior
