@@ -64,6 +64,20 @@ def uniform_draws(prepared, seed: int, count: int) -> list:
     return list(drawn.values())
 
 
+def redrawn(prepared, key_ids: dict[int, str]) -> dict[int, Candidate]:
+    """The draws that selection_scores.csv holds (draw -> key id), drawn again with their
+    components. A paraphrase may come out in other words on another machine (llama.cpp
+    sampling), which changes the key but not its components; any other mismatch means the
+    space itself changed since the keys were scored."""
+    drawn = uniform_draws(prepared, seed=0, count=max(key_ids) + 1)
+    for draw, key_id in key_ids.items():
+        candidate = drawn[draw]
+        if candidate.key.id != key_id and not candidate.origin.startswith("paraphrase"):
+            raise SystemExit(f"draw {draw} of {prepared.task.name} is key {candidate.key.id} "
+                             f"now, not {key_id}: the space changed; rerun benchmarks.selection")
+    return {draw: drawn[draw] for draw in key_ids}
+
+
 def score_task(name: str, count: int, store, first: int = 0) -> Iterator[dict]:
     """The rows of draws `first` to `count` - 1, one as each key is scored: the draws come in a
     fixed order, so a larger `--keys` extends a task's sample instead of replacing it."""

@@ -26,7 +26,7 @@ from promptsearch.api import open_store
 from promptsearch.runner import prepare
 
 from .harness import append_row, done_keys, markdown_table, read_rows, write_rows
-from .selection import held_out_of_choice, uniform_draws
+from .selection import held_out_of_choice, redrawn
 from .strategies import configured
 
 TOP = (3, 5, 10, 20)
@@ -41,22 +41,12 @@ def instruction_kind(origin: str) -> str:
 
 
 def redraw_points(name: str, scored: dict[int, str], store) -> list[dict]:
-    """The components of the scored draws. A paraphrase may come out in other words on another
-    machine (llama.cpp sampling), changing the key but not its components; any other mismatch
-    means the space itself changed."""
+    """The components of the scored draws of one task."""
     prepared = prepare(configured(name, "random", 300, seed=0, racing=False), store)
-    rows = []
-    for draw, candidate in enumerate(uniform_draws(prepared, seed=0, count=max(scored) + 1)):
-        if draw not in scored:
-            continue
-        if candidate.key.id != scored[draw] and not candidate.origin.startswith("paraphrase"):
-            raise SystemExit(f"{name}: draw {draw} is another key now ({candidate.key.id}); "
-                             "the space changed: rerun benchmarks.selection")
-        point = candidate.point
-        rows.append({"task": name, "draw": draw, "n_demos": point.n_demos,
-                     "selection": point.selection, "format": point.format,
-                     "instruction_kind": instruction_kind(candidate.origin)})
-    return rows
+    return [{"task": name, "draw": draw, "n_demos": candidate.point.n_demos,
+             "selection": candidate.point.selection, "format": candidate.point.format,
+             "instruction_kind": instruction_kind(candidate.origin)}
+            for draw, candidate in sorted(redrawn(prepared, scored).items())]
 
 
 def features(point: dict) -> list[tuple]:

@@ -36,7 +36,7 @@ from promptsearch.search.mutators.propose import call, clean_instruction
 from promptsearch.search.proposing import _text
 
 from .harness import append_row, done_keys, markdown_table, read_rows, write_rows
-from .selection import uniform_draws
+from .selection import redrawn
 from .strategies import configured
 
 # The tasks where the instruction can matter: the others score 0.86-0.97 with any good key, or
@@ -50,26 +50,12 @@ COLUMNS = ["task", "best_uniform", "space_n", "space_mean", "space_max", "writte
            "written_mean", "written_max", "written_above_space_max", "writer"]
 
 
-class DrawMismatch(RuntimeError):
-    """The redrawn key is not the one selection_scores.csv scored (the space has changed)."""
-
-
 def best_uniform(scores_path: Path, name: str) -> dict:
     rows = [row for row in read_rows(scores_path) if row["task"] == name]
     if not rows:
         raise SystemExit(f"{scores_path}: no keys of task '{name}'; run "
                          f"`python -m benchmarks.selection --tasks {name}` first")
     return max(rows, key=lambda row: (float(row["test"]), -int(row["draw"])))
-
-
-def best_point(prepared, best: dict):
-    """The best uniform key's point, redrawn exactly as benchmarks.selection drew it."""
-    draw = int(best["draw"])
-    candidate = uniform_draws(prepared, seed=0, count=draw + 1)[draw]
-    if candidate.key.id != best["key_id"]:
-        raise DrawMismatch(f"draw {draw} is key {candidate.key.id} now, "
-                           f"not {best['key_id']}: rerun benchmarks.selection")
-    return candidate.point
 
 
 def written(writer, pool, count: int, known: list[str], name: str) -> list[str]:
@@ -93,7 +79,9 @@ def written(writer, pool, count: int, known: list[str], name: str) -> list[str]:
 def score_task(name: str, writer_model: str, count: int, store, scores_path: Path,
                done: set) -> Iterator[dict]:
     prepared = prepare(configured(name, "random", 300, seed=0, racing=False), store)
-    point = best_point(prepared, best_uniform(scores_path.parent / "selection_scores.csv", name))
+    best = best_uniform(scores_path.parent / "selection_scores.csv", name)
+    draw = int(best["draw"])
+    point = redrawn(prepared, {draw: best["key_id"]})[draw].point
     space = prepared.space
     groups = [("space", choice.origin, choice.value) for choice in space.instructions]
     # the writer's instructions come from seeded calls, so a rerun that lacks some asks again and
