@@ -46,3 +46,8 @@ def markdown_table(rows: list[dict], columns: list[str],
         lines.append("| " + " | ".join(formats[c](row) if c in formats else str(row.get(c, ""))
                                        for c in columns) + " |")
     return "\n".join(lines) + "\n"
+
+
+def decimals(column: str, spec: str = ".3f") -> Callable[[dict], str]:
+    """A markdown_table format for a numeric column; a blank cell stays blank."""
+    return lambda row: "" if row[column] == "" else format(row[column], spec)

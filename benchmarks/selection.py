@@ -88,9 +88,15 @@ def score_task(name: str, count: int, store, first: int = 0) -> Iterator[dict]:
                           max_tokens=prepared.max_tokens)
     for draw, candidate in enumerate(candidates[first:], start=first):
         result = evaluator.score(candidate.key, prepared.dataset.test, "test")
-        per_example = [0.0 if s is None else round(s, 4) for s in result.scores]
         yield {"task": name, "draw": draw, "key_id": candidate.key.id, "origin": candidate.origin,
-               "test": statistics.fmean(per_example), "scores": json.dumps(per_example)}
+               **test_scores(result)}
+
+
+def test_scores(result) -> dict:
+    """A key's test mean and per-example scores as the CSVs keep them: a failed call counts as
+    0, as it would for a user of the key."""
+    per_example = [0.0 if s is None else round(s, 4) for s in result.scores]
+    return {"test": statistics.fmean(per_example), "scores": json.dumps(per_example)}
 
 
 def held_out_of_choice(matrix: Sequence[Sequence[float]], dev_size: int, searched: int,

@@ -25,7 +25,7 @@ from pathlib import Path
 from promptsearch.api import open_store
 from promptsearch.runner import prepare
 
-from .harness import append_row, done_keys, markdown_table, read_rows, write_rows
+from .harness import append_row, decimals, done_keys, markdown_table, read_rows, write_rows
 from .selection import held_out_of_choice, redrawn
 from .strategies import configured
 
@@ -133,8 +133,8 @@ def main() -> None:
     rows = [task_row(name, by_task, args.dev, args.splits) for name in sorted(by_task)]
     rows.append(mean_row(rows))
     write_rows(args.out / "transfer.csv", rows, COLUMNS)
-    number = {c: (lambda col: lambda row: f"{row[col]:.3f}")(c) for c in COLUMNS[2:-1]}
-    number["gain_top_10"] = lambda row: f"{row['gain_top_10']:+.3f}"
+    number = {column: decimals(column) for column in COLUMNS[2:-1]}
+    number["gain_top_10"] = decimals("gain_top_10", "+.3f")
     (args.out / "transfer.md").write_text(
         "# A prior from the other tasks (leave one task out; gemma-3-270m, test examples)\n\n"
         "`python -m benchmarks.transfer` · per task, its 64 uniform keys from "

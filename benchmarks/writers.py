@@ -21,7 +21,6 @@ rerun scores only what is missing), the summary to results/writers.csv and .md.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 from dataclasses import replace
@@ -33,10 +32,10 @@ from promptsearch.evaluate import Evaluator
 from promptsearch.runner import prepare
 from promptsearch.search.mutators import requests
 from promptsearch.search.mutators.propose import call, clean_instruction
-from promptsearch.search.proposing import _text
+from promptsearch.search.proposing import shown_text
 
-from .harness import append_row, done_keys, markdown_table, read_rows, write_rows
-from .selection import redrawn
+from .harness import append_row, decimals, done_keys, markdown_table, read_rows, write_rows
+from .selection import redrawn, test_scores
 from .strategies import configured
 
 # The tasks where the instruction can matter: the others score 0.86-0.97 with any good key, or
@@ -67,7 +66,7 @@ def written(writer, pool, count: int, known: list[str], name: str) -> list[str]:
         if len(texts) == count:
             break
         rng = random.Random(f"writers:{name}:{attempt}")
-        pairs = [(_text(ex.inputs), ex.target)
+        pairs = [(shown_text(ex.inputs), ex.target)
                  for ex in rng.sample(pool, min(PAIRS_SHOWN, len(pool)))]
         reply = call(writer, None, requests.induce(pairs), rng.randrange(2 ** 31))
         text = clean_instruction(reply, known + texts)
@@ -101,10 +100,8 @@ def score_task(name: str, writer_model: str, count: int, store, scores_path: Pat
         key = space.key(replace(point, instruction=space.index_of(text) if index is None
                                 else index))
         result = evaluator.score(key, prepared.dataset.test, "test")
-        per_example = [0.0 if s is None else round(s, 4) for s in result.scores]
         yield {"task": name, "group": group, "origin": origin, "instruction": text,
-               "key_id": key.id, "test": statistics.fmean(per_example),
-               "scores": json.dumps(per_example)}
+               "key_id": key.id, **test_scores(result)}
 
 
 def summary(rows: list[dict], best: dict[str, float]) -> list[dict]:
@@ -140,12 +137,9 @@ def mean_row(lines: list[dict]) -> list[dict]:
 
 
 def markdown(summary_rows: list[dict]) -> str:
-    def number(column):
-        return lambda row: "" if row[column] == "" else f"{row[column]:.3f}"
-
     columns = ["task", "best_uniform", "space_n", "space_mean", "space_max", "written_n",
                "written_mean", "written_max", "written_above_space_max"]
-    formats = {c: number(c) for c in ("best_uniform", "space_mean", "space_max",
+    formats = {c: decimals(c) for c in ("best_uniform", "space_mean", "space_max",
                                       "written_mean", "written_max")}
     writers = sorted({row["writer"] for row in summary_rows if row["writer"]})
     return ("# Writing better instructions than the space has (gemma-3-270m task model)\n\n"

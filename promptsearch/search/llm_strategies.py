@@ -9,7 +9,7 @@ from typing import Optional
 from .mutators import requests
 from .mutators.paraphrase import paraphrase
 from .mutators.propose import call, clean_instruction, first_line
-from .proposing import ProposingStrategy, _text
+from .proposing import ProposingStrategy, shown_text
 from .space import Point
 
 INDUCTIONS = 4        # APE: instructions induced from examples before resampling the best
@@ -91,7 +91,7 @@ class ProTeGiStrategy(ProposingStrategy):
                  zip(self.context.dev, result.predictions, result.scores)
                  if score is not None and score < 1.0]
         chosen = rng.sample(wrong, min(PROTEGI_ERRORS, len(wrong)))
-        return [(_text(example.inputs), example.target, prediction or "(no answer)")
+        return [(shown_text(example.inputs), example.target, prediction or "(no answer)")
                 for example, prediction in chosen]
 
 

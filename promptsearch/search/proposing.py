@@ -110,9 +110,11 @@ class ProposingStrategy(Strategy):
     def train_pairs(self, rng: random.Random, count: int) -> list[tuple[str, str]]:
         pool = list(self.context.space.dataset.pool)
         chosen = rng.sample(pool, min(count, len(pool)))
-        return [(_text(example.inputs), example.target) for example in chosen]
+        return [(shown_text(example.inputs), example.target) for example in chosen]
 
 
-def _text(inputs: dict[str, str]) -> str:
+def shown_text(inputs: dict[str, str]) -> str:
+    """An example's inputs as a proposer is shown them: the bare text for one field, named
+    fields otherwise."""
     return inputs[next(iter(inputs))] if len(inputs) == 1 else \
         "; ".join(f"{name}: {value}" for name, value in inputs.items())
