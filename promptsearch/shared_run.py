@@ -27,9 +27,8 @@ from typing import Optional
 
 from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, case, func,
                         insert, select, true, update)
-from sqlalchemy.exc import IntegrityError
 
-from .store import create_tables
+from .store import create_tables, insert_ignore
 
 metadata = MetaData()
 shared = Table(
@@ -92,12 +91,8 @@ class SharedRun:
         """Create the run's shared row (True), or join the existing one (False)."""
         row = {"run_id": self.run_id, "budget": budget, "next_trial": 0, "ticket": 0,
                "status": "searching", "created_at": time.time()}
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(shared).values(**row))
-            return True
-        except IntegrityError:
-            return False
+        with self.engine.begin() as conn:
+            return insert_ignore(conn, shared, row)
 
     def row(self) -> dict:
         with self.engine.connect() as conn:
@@ -293,13 +288,9 @@ class SharedRun:
         already scored may be taken again: its recorded evaluations make that free)."""
         row = {"run_id": self.run_id, "key_id": key_id, "trial": trial, "origin": origin,
                "worker_id": worker_id, "state": "running"}
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(claims).values(**row))
-            return True
-        except IntegrityError:
-            pass
         with self.engine.begin() as conn:
+            if insert_ignore(conn, claims, row):
+                return True
             taken = conn.execute(update(claims).where(
                 claims.c.run_id == self.run_id, claims.c.key_id == key_id,
                 (claims.c.state == "done") | (claims.c.worker_id == worker_id))

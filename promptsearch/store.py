@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, Text, create_engine,
-                        event, func, insert, select, update)
+                        event, func, select, update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from .errors import InputError
 
 metadata = MetaData()
 
@@ -120,6 +123,35 @@ def create_tables(tables: MetaData, engine: Engine, tries: int = 5) -> None:
             time.sleep(0.1 * (attempt + 1))
 
 
+UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def dialect_insert(engine: Engine, table: Table):
+    """An INSERT that can say ON CONFLICT: "insert unless present" and "insert or replace" are
+    one atomic statement, never a select-then-insert that two processes can interleave."""
+    return UPSERT_DIALECTS[engine.dialect.name](table)
+
+
+def insert_ignore(conn, table: Table, row: dict) -> bool:
+    """Insert `row` unless its primary key is taken; True when this call inserted it."""
+    first_key = next(iter(table.primary_key.columns))
+    statement = (dialect_insert(conn.engine, table).values(**row).on_conflict_do_nothing()
+                 .returning(first_key))  # (rowcount is -1 here on psycopg 3: not to be relied on)
+    return conn.execute(statement).first() is not None
+
+
+def upsert(conn, table: Table, rows: list[dict]) -> None:
+    """Insert rows, replacing those whose primary key is taken (one statement)."""
+    statement = dialect_insert(conn.engine, table)
+    primary = [column.name for column in table.primary_key.columns]
+    changed = {name: statement.excluded[name] for name in rows[0] if name not in primary}
+    conn.execute(statement.on_conflict_do_update(index_elements=primary, set_=changed), rows)
+
+
+class StoreConflict(RuntimeError):
+    """A row could not be written because a different one holds its place: never silent."""
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers (reports) work while a search writes; NORMAL sync is safe under WAL.
     cursor = dbapi_connection.cursor()
@@ -138,6 +170,9 @@ class Store:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name not in UPSERT_DIALECTS:
+            raise InputError(f"unsupported database {self.engine.dialect.name!r}",
+                             field="--storage", fix="use sqlite:///FILE or postgresql://...")
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         create_tables(metadata, self.engine)
@@ -176,17 +211,25 @@ class Store:
     def add_candidate(self, spent: Optional[dict] = None, **row: Any) -> None:
         """Record a scored candidate (once per run and trial); with `spent`, the run's spending
         in the same transaction: a process killed between two writes would otherwise resume
-        with a candidate whose calls it never counted, and search on with a larger budget."""
+        with a candidate whose calls it never counted, and search on with a larger budget.
+        The same key recorded again for its trial (a key finished after its worker was declared
+        dead) keeps the first row; another key in that trial's place is a StoreConflict."""
         row = {"created_at": time.time(), **row}
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(candidates).values(**row))
-                if spent is not None:
-                    conn.execute(update(runs).where(runs.c.id == row["run_id"])
-                                 .values(spent=spent))
-        except IntegrityError:  # recorded already (a key finished after its worker died)
+        with self.engine.begin() as conn:
+            if not insert_ignore(conn, candidates, row):
+                holder = conn.execute(select(candidates.c.key_id).where(
+                    candidates.c.run_id == row["run_id"],
+                    candidates.c.trial == row["trial"])).scalar()
+                if holder != row["key_id"]:
+                    raise StoreConflict(f"run {row['run_id']} trial {row['trial']} holds key "
+                                        f"{holder}; key {row['key_id']} would be lost")
             if spent is not None:
-                self.update_run(row["run_id"], spent=spent)
+                conn.execute(update(runs).where(runs.c.id == row["run_id"]).values(spent=spent))
+
+    def update_candidate(self, run_id: str, trial: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(candidates).where(candidates.c.run_id == run_id,
+                                                  candidates.c.trial == trial).values(**values))
 
     def list_candidates(self, run_id: str) -> list[dict]:
         query = select(candidates).where(candidates.c.run_id == run_id).order_by(candidates.c.trial)
@@ -205,15 +248,9 @@ class Store:
     def add_evaluations(self, rows: Iterable[dict]) -> None:
         """Insert rows (one statement); rows already there (a key re-scored) are replaced."""
         rows = list(rows)
-        if not rows:
-            return
-        try:
+        if rows:
             with self.engine.begin() as conn:
-                conn.execute(insert(evaluations), rows)
-        except IntegrityError:
-            with self.engine.begin() as conn:
-                for row in rows:
-                    self._upsert(conn, evaluations, row)
+                upsert(conn, evaluations, rows)
 
     def get_evaluations(self, run_id: str, key_id: str, split: str) -> dict[str, dict]:
         query = select(evaluations).where(evaluations.c.run_id == run_id,
@@ -258,8 +295,8 @@ class Store:
 
     def set_alias(self, task: str, alias: str, version: int) -> None:
         with self.engine.begin() as conn:
-            self._upsert(conn, aliases, {"task": task, "alias": alias, "version": version,
-                                         "updated_at": time.time()})
+            upsert(conn, aliases, [{"task": task, "alias": alias, "version": version,
+                                    "updated_at": time.time()}])
 
     def aliases_of(self, task: str) -> dict[str, int]:
         query = select(aliases).where(aliases.c.task == task)
@@ -268,21 +305,8 @@ class Store:
 
     # helpers --------------------------------------------------------------------------------
     def _insert_ignore(self, table: Table, row: dict) -> bool:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(table).values(**row))
-            return True
-        except IntegrityError:
-            return False
-
-    @staticmethod
-    def _upsert(conn, table: Table, row: dict) -> None:
-        primary = {c.name: row[c.name] for c in table.primary_key.columns}
-        where = [table.c[name] == value for name, value in primary.items()]
-        if conn.execute(select(table.c[next(iter(primary))]).where(*where)).first():
-            conn.execute(update(table).where(*where).values(**row))
-        else:
-            conn.execute(insert(table).values(**row))
+        with self.engine.begin() as conn:
+            return insert_ignore(conn, table, row)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,72 @@
+"""Two `promptsearch run` processes of one task config started at once on one store (SQLite and
+PostgreSQL): each gets its own run, both finish, and no candidate or evaluation row is lost."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from benchmarks.fake_api import FakeAPI
+from conftest import DATA, child_env, cli
+from promptsearch.store import Store, default_url
+
+DEV_SIZE = 10
+BUDGET = 60
+
+
+def _task(folder: Path, api_base: str) -> Path:
+    path = folder / "task.yaml"
+    path.write_text(f"""\
+name: twice
+data: {{train: {DATA}/sentiment/train.jsonl, test: {DATA}/sentiment/test.jsonl,
+       dev_size: {DEV_SIZE}, test_size: 10}}
+model: text-completion-openai/fake
+prompt: {{seeds: ["Is the review positive or negative?"], labels: [positive, negative],
+         style: completion}}
+search: {{strategy: random, seed: 0, budget: {{lm_calls: {BUDGET}}}}}
+lm: {{api_base: "{api_base}", api_key_env: FAKE_API_KEY, concurrency: 1}}
+""")
+    return path
+
+
+def _run_twice_at_once(tmp_path: Path, storage: list[str]) -> None:
+    with FakeAPI(0.01) as api:
+        task = _task(tmp_path, api.base_url)
+        args = cli("run", str(task), "--results", str(tmp_path / "results"), *storage)
+        processes = [subprocess.Popen(args, env=child_env(), cwd=tmp_path, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                     for _ in range(2)]
+        for process in processes:
+            _, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err[-2000:]
+
+
+def _assert_nothing_lost(store: Store) -> None:
+    runs = [r for r in store.list_runs("twice")]
+    assert len(runs) == 2 and len({r["id"] for r in runs}) == 2  # one run each
+    for run in runs:
+        assert run["status"] == "finished", run["status"]
+        candidates = store.list_candidates(run["id"])
+        assert len(candidates) == run["spent"]["trials"] > 0  # every trial has its row
+        dev_rows = store.evaluation_counts(run["id"], "dev")
+        for candidate in candidates:  # all its rows; only the budget cuts the last one short
+            assert candidate["status"] in ("complete", "partial"), candidate
+            assert candidate["examples"] == dev_rows[candidate["key_id"]]
+            assert candidate["examples"] == DEV_SIZE or candidate["status"] == "partial"
+        assert sum(c["lm_calls"] for c in candidates) + run["spent"]["proposer_calls"] == \
+            run["spent"]["lm_calls"]
+
+
+def test_two_runs_of_one_config_on_one_sqlite_store_lose_nothing(tmp_path):
+    _run_twice_at_once(tmp_path, [])
+    _assert_nothing_lost(Store(default_url(tmp_path / "results")))
+
+
+@pytest.mark.postgres
+def test_two_runs_of_one_config_on_one_postgres_store_lose_nothing(tmp_path, database):
+    _run_twice_at_once(tmp_path, ["--storage", database])
+    store = Store(database)
+    try:
+        _assert_nothing_lost(store)
+    finally:
+        store.dispose()
