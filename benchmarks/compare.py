@@ -27,7 +27,7 @@ from promptsearch.api import open_store
 from promptsearch.data import load_dataset
 from promptsearch.evaluate import Evaluator
 from promptsearch.runner import prepare
-from promptsearch.stats import bootstrap_ci
+from promptsearch.stats import score_interval
 
 from .compare_dspy import run_dspy
 from .compare_report import best_dspy, write_curves_page, write_summary
@@ -65,7 +65,7 @@ def score_seed(task, store, threads: int) -> dict:
                           max_tokens=prepared.max_tokens)
     started = time.monotonic()
     test = evaluator.score(key, prepared.dataset.test, "test")
-    low, high = bootstrap_ci([s for s in test.scores if s is not None])
+    low, high = score_interval(prepared.metric, test.answers())
     return {"test": test.score, "test_lo": low, "test_hi": high, "lm_calls": 0,
             "proposer_calls": 0, "tokens": 0, "seconds": round(time.monotonic() - started, 1),
             "parse_failures": test.unparseable, "search_parse_failures": 0,

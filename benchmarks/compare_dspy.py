@@ -11,7 +11,7 @@ from promptsearch.budget import BudgetMeter
 from promptsearch.runner import prepare
 from promptsearch.search.base import Context
 from promptsearch.search.dspy_strategies import dspy_strategy, score_program
-from promptsearch.stats import bootstrap_ci
+from promptsearch.stats import Answers, score_interval
 
 
 def run_dspy(task, optimizer: str, budget: int, threads: int) -> tuple[dict, list[tuple]]:
@@ -25,7 +25,9 @@ def run_dspy(task, optimizer: str, budget: int, threads: int) -> tuple[dict, lis
     program = strategy.optimize(reserve=0)
     search_seconds = time.monotonic() - started
     scores, failures = score_program(program, context, prepared.dataset.test)
-    low, high = bootstrap_ci(scores)
+    # the scores of a per-example metric, which is all the compared tasks use
+    low, high = score_interval(prepared.metric, Answers([None] * len(scores), [
+        example.target for example in prepared.dataset.test], scores))
     row = {"test": sum(scores) / len(scores), "test_lo": low, "test_hi": high,
            "lm_calls": meter.spent.lm_calls, "proposer_calls": meter.spent.proposer_calls,
            "tokens": strategy.tokens(), "seconds": round(search_seconds, 1),

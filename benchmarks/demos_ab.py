@@ -16,7 +16,8 @@ from promptsearch.api import evaluate, open_store
 from promptsearch.config import load_task
 from promptsearch.runner import prepare
 from promptsearch.search.space import Point
-from promptsearch.stats import bootstrap_ci, paired_permutation_p
+from promptsearch.evaluate import paired_answers
+from promptsearch.stats import compare as compare_answers, score_interval
 
 from .harness import append_row, done_keys, markdown_table, read_rows
 
@@ -30,16 +31,13 @@ def compare(name: str, k: int, store) -> dict:
     space = prepare(task, store).space
     keys = [space.key(Point(0, 0, k, selection, 0, 0)) for selection in ("random", "retrieved")]
     random_score, retrieved_score = evaluate(task, keys, split="test", store=store)
-    pairs = [(a, b) for a, b in zip(random_score.scores, retrieved_score.scores)
-             if a is not None and b is not None]
-    left, right = zip(*pairs)
-    row = {"task": name, "k": k, "examples": len(pairs),
-           "delta": sum(right) / len(pairs) - sum(left) / len(pairs),
-           "p_value": paired_permutation_p(right, left)}
+    metric = prepare(task, store).metric
+    versus = compare_answers(metric, *paired_answers(retrieved_score, random_score))
+    row = {"task": name, "k": k, "examples": versus.examples, "delta": versus.delta,
+           "p_value": versus.p_value}
     for label, score in (("random", random_score), ("retrieved", retrieved_score)):
         row[label] = score.score
-        row[f"{label}_lo"], row[f"{label}_hi"] = bootstrap_ci(
-            [s for s in score.scores if s is not None])
+        row[f"{label}_lo"], row[f"{label}_hi"] = score_interval(metric, score.answers())
     return row
 
 

@@ -5,12 +5,18 @@ can inject faults.
     python -m benchmarks.fake_api [--latency 0.2] [--port 0]
                                   [--faults rate_limit=0.1,server_error=0.1,...]
                                   [--fail-attempts 1] [--log attempts.jsonl]
+                                  [--down-after N --down-for S]
 
 Faults: a prompt whose hash falls in a kind's share fails its first `--fail-attempts` requests
 with that kind, then is answered. Kinds: rate_limit (429 with Retry-After), server_error (503),
 timeout (answers after 3 s: past a short client timeout), drop (closes the connection without a
-reply), garbage (200 with a body that is not JSON), empty (200 with an empty completion). `--log`
-appends one JSON line per request: prompt hash, attempt number and what was sent back.
+reply), garbage (200 with a body that is not JSON), empty (200 with an empty completion),
+unauthorized (401: a bad API key) and not_found (404: an unknown model); `unauthorized=1` makes
+every request fail so. `--log` appends one JSON line per request: prompt hash, attempt number
+and what was sent back.
+
+An outage: with `--down-after N`, the N-th request closes the server (nothing listens at the
+port: connections are refused) for `--down-for` seconds, then it listens again on that port.
 
 Prints the port it listens on as its first line. Benchmarks start it as a separate process, so
 its waiting and JSON work never share the interpreter lock with the client being measured; it
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -31,7 +38,9 @@ from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WORDS = ("positive", "negative")
-FAULTS = ("rate_limit", "server_error", "timeout", "drop", "garbage", "empty")
+FAULTS = ("rate_limit", "server_error", "timeout", "drop", "garbage", "empty", "unauthorized",
+          "not_found")
+STATUS = {"rate_limit": 429, "server_error": 503, "unauthorized": 401, "not_found": 404}
 TIMEOUT_SLEEP = 3.0
 
 
@@ -86,6 +95,13 @@ class Ledger:
         self.attempts: dict[str, int] = {}
         self.lock = threading.Lock()
         self.log_path = log_path
+        self.requests = 0
+
+    def count(self) -> int:
+        """Requests received so far, this one included."""
+        with self.lock:
+            self.requests += 1
+            return self.requests
 
     def next_attempt(self, prompt: str) -> int:
         digest = hashlib.sha256(prompt.encode()).hexdigest()[:16]
@@ -101,46 +117,60 @@ class Ledger:
                 handle.write(line + "\n")
 
 
-def make_handler(latency: float, faults=(), fail_attempts: int = 1, ledger=None):
+def make_handler(latency: float, faults=(), fail_attempts: int = 1, ledger=None,
+                 outage=None):
     ledger = ledger or Ledger(None)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as hosted APIs do
         disable_nagle_algorithm = True  # headers and body go out without a delayed-ACK stall
 
+        def setup(self) -> None:
+            super().setup()
+            if outage is not None:
+                outage.opened(self.connection)
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")
             prompt = prompt_of(self.path, request)
+            if outage is not None and outage.begins_at(ledger.count()):
+                self.close_connection = True  # this request dies with the server
+                return
             attempt = ledger.next_attempt(prompt)
             fault = fault_for(prompt, faults) if attempt <= fail_attempts else None
-            ledger.log(prompt, attempt, fault or "ok")
+            if fault:
+                ledger.log(prompt, attempt, fault)
             time.sleep(TIMEOUT_SLEEP if fault == "timeout" else latency)
             if fault == "drop":
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            if fault in ("rate_limit", "server_error"):
-                self._send(429 if fault == "rate_limit" else 503,
-                           b'{"error": {"message": "try again"}}', {"Retry-After": "0"})
+            if fault in STATUS:
+                self._send(STATUS[fault], b'{"error": {"message": "%s"}}' % fault.encode(),
+                           {"Retry-After": "0"})
                 return
             if fault == "garbage":
                 self._send(200, b"<html>bad gateway</html>{")
                 return
             text = "" if fault == "empty" else " " + answer_for(prompt)
-            self._send(200, json.dumps(_body(self.path, request, text)).encode())
+            sent = self._send(200, json.dumps(_body(self.path, request, text)).encode())
+            if not fault:  # "ok" only once the answer went out (an outage may cut it)
+                ledger.log(prompt, attempt, "ok" if sent else "unsent")
 
-        def _send(self, status: int, payload: bytes, headers: dict | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
+        def _send(self, status: int, payload: bytes, headers: dict | None = None) -> bool:
             try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
                 self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up first (a timeout fault): nothing left to tell it
+                self.wfile.flush()
+                return True
+            except OSError:  # the client gave up first (a timeout fault), or an outage cut it
+                return False
 
         def log_message(self, *args) -> None:
             """Quiet: one line per request would drown the benchmark's output."""
@@ -148,13 +178,52 @@ def make_handler(latency: float, faults=(), fail_attempts: int = 1, ledger=None)
     return Handler
 
 
+class Outage:
+    """The server goes away at its `after`-th request for `down_for` seconds, then comes back on
+    the same port: `serve()` runs the server (or its successor) until the process ends."""
+
+    def __init__(self, after: int, down_for: float, start_server):
+        self.after, self.down_for, self.start_server = after, down_for, start_server
+        self.server = None
+        self.open_connections: set = set()  # kept-alive sockets: a dead server drops them too
+        self.lock = threading.Lock()
+
+    def opened(self, connection) -> None:
+        with self.lock:
+            self.open_connections.add(connection)
+
+    def begins_at(self, request_number: int) -> bool:
+        if request_number != self.after:
+            return False
+        threading.Thread(target=self._down_then_up, daemon=True).start()
+        return True
+
+    def _down_then_up(self) -> None:
+        port = self.server.server_address[1]
+        self.server.shutdown()
+        self.server.server_close()  # new connections are refused from here on
+        with self.lock:
+            for connection in self.open_connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # closed already
+            self.open_connections.clear()
+        time.sleep(self.down_for)
+        self.server = self.start_server(port)
+        self.server.serve_forever()
+
+
 class FakeAPI:
     """The server as a child process; `with FakeAPI(0.2) as api: api.base_url`."""
 
     def __init__(self, latency: float, faults: str = "", fail_attempts: int = 1,
-                 log: str | None = None, port: int = 0):
+                 log: str | None = None, port: int = 0, down_after: int | None = None,
+                 down_for: float = 0.0):
         self.args = ["--latency", str(latency), "--faults", faults, "--port", str(port),
                      "--fail-attempts", str(fail_attempts)] + (["--log", log] if log else [])
+        if down_after is not None:
+            self.args += ["--down-after", str(down_after), "--down-for", str(down_for)]
         self.process: subprocess.Popen | None = None
         self.base_url = ""
 
@@ -179,13 +248,27 @@ def main() -> None:
     parser.add_argument("--fail-attempts", type=int, default=1,
                         help="requests of a faulty prompt that fail before it is answered")
     parser.add_argument("--log", help="append one JSON line per request to this file")
+    parser.add_argument("--down-after", type=int, metavar="N",
+                        help="the N-th request takes the server down (connections refused)")
+    parser.add_argument("--down-for", type=float, default=5.0, metavar="S",
+                        help="seconds the server stays down (default: 5)")
     args = parser.parse_args()
-    handler = make_handler(args.latency, parse_faults(args.faults), args.fail_attempts,
-                           Ledger(args.log))
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
-    server.daemon_threads = True
+    outage = None
+    handler_args = (args.latency, parse_faults(args.faults), args.fail_attempts, Ledger(args.log))
+
+    def start_server(port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(*handler_args, outage))
+        server.daemon_threads = True
+        if outage is not None:
+            outage.server = server
+        return server
+
+    if args.down_after is not None:
+        outage = Outage(args.down_after, args.down_for, start_server)
+    server = start_server(args.port)
     print(server.server_address[1], flush=True)
     server.serve_forever()
+    threading.Event().wait()  # an outage closed it: its successor serves from another thread
 
 
 if __name__ == "__main__":

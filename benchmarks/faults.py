@@ -25,12 +25,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from promptsearch import run
-from promptsearch.errors import PromptsearchError
+from promptsearch.errors import ModelUnavailable, PromptsearchError
 from promptsearch.key import PromptKey
 from promptsearch.runner import execute, prepare
 from promptsearch.store import Store, default_url, evaluations
 
-from .fake_api import FAULTS, FakeAPI
+from .fake_api import FakeAPI
 from .harness import markdown_table, write_rows
 from .strategies import configured
 
@@ -58,16 +58,21 @@ def faulty_task(api_base: str, budget: int, key_env: str, backoff: float = BACKO
 
 
 def scenario(folder: Path, persistent: bool, budget: int, key_env: str = "FAKE_API_KEY"):
-    """Run one search against the faulty API; (rows per fault kind, run result, store)."""
+    """Run one search against the faulty API; (rows per fault kind, run result or None when
+    no key got every answer, store)."""
     log = folder / "requests.jsonl"
     faults = ",".join(f"{kind}={share}" for kind, share in SHARES.items())
     with FakeAPI(0.0, faults, fail_attempts=RETRIES + 5 if persistent else 1,
                  log=str(log)) as api:
         task = faulty_task(api.base_url, budget, key_env)
         store = Store(default_url(folder / "results"))
-        result = run(task, store=store, results_dir=folder / "results")
+        try:
+            result = run(task, store=store, results_dir=folder / "results")
+            run_id = result.run_id
+        except ModelUnavailable:  # persistent: no key has every answer, so no winner
+            result, run_id = None, store.list_runs()[-1]["id"]
     name = "persistent" if persistent else "transient"
-    return account(name, task, store, result.run_id, log), result, store
+    return account(name, task, store, run_id, log), result, store
 
 
 def account(name: str, task, store, run_id: str, log: Path) -> list[dict]:
@@ -76,15 +81,16 @@ def account(name: str, task, store, run_id: str, log: Path) -> list[dict]:
         entry = json.loads(line)
         requests[entry["prompt"]].append(entry["outcome"])
     outcome = _client_outcomes(task, store, run_id)  # prompt hash -> "answered" / "error"
-    rows = {kind: dict.fromkeys(COLUMNS[2:], 0) for kind in FAULTS}
+    rows = {kind: dict.fromkeys(COLUMNS[2:], 0) for kind in SHARES}
     for prompt, attempts in requests.items():
         kind = attempts[0]
-        if kind == "ok" or prompt not in outcome:  # proposer calls are not evaluations
+        if kind not in rows or prompt not in outcome:  # proposer calls are not evaluations
             continue
         row = rows[kind]
         row["injected"] += 1
         row["retried"] += len(attempts) - 1
-        answered = outcome[prompt] == "answered" and "ok" in attempts
+        # an empty reply sent after every retry is recorded as the model's (empty) answer
+        answered = outcome[prompt] == "answered" and ("ok" in attempts or kind == "empty")
         row["recovered"] += answered
         row["errors"] += outcome[prompt] == "error"
         row["lost"] += not answered and outcome[prompt] != "error"
@@ -202,7 +208,9 @@ def main() -> None:
         "Counts are prompts (one model call each) whose first request met the fault; "
         f"the LM retries {RETRIES} times with backoff (Retry-After honoured). Transient: each "
         "faulty prompt fails once. Persistent: each fails every time, so it must end as an "
-        "error counted on its key (never scored as a right or wrong answer). refused: "
+        "error counted on its key (never scored as a right or wrong answer), except an empty "
+        "reply repeated after every retry, which is the model's answer (scored unparseable): "
+        "it counts as recovered. refused: "
         f"nothing listens at the API's address — for {OUTAGE:g} s mid-run while the server "
         "restarts (transient; retries wait longer, up to 2.8 s), or at all (persistent); "
         "refused requests never reach the server, so that row is counted at the client "

@@ -34,14 +34,16 @@ def run(task: Union[str, Path, Task], *, store: Optional[Store] = None,
         results_dir: Union[str, Path] = DEFAULT_RESULTS, storage: Optional[str] = None,
         resume: bool = False,
         observer: Optional[Observer] = None, threads: Optional[int] = None,
-        concurrency: Optional[int] = None) -> RunResult:
-    """Search the task's prompt space within its budget; write results/<task>/best.json."""
+        concurrency: Optional[int] = None, promote: str = "significant") -> RunResult:
+    """Search the task's prompt space within its budget; write results/<task>/best.json when
+    the winner becomes a new version (`promote`: significant, always or never; see
+    promptsearch.versions)."""
     task = _task(task)
     prepared = prepare(task, None, threads)  # all input checked before the store is touched
     store = store or open_store(results_dir, storage)
     prepared.lm.cache = prepared.proposer.cache = store
     return execute(prepared, store, Path(results_dir), resume=resume, observer=observer,
-                   concurrency=concurrency)
+                   concurrency=concurrency, promote=promote)
 
 
 def evaluate(task: Union[str, Path, Task], keys: Sequence[PromptKey], *, split: str = "test",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
@@ -23,9 +24,13 @@ class Spent:
     racing_saved: int = 0    # dev calls racing did not make: candidates stopped early
     parse_failures: int = 0  # framework replies its own format could not parse (DSPy)
     seconds: float = 0.0
+    errors: dict = field(default_factory=dict)  # calls failed after retries, by kind
+    error_retry_calls: int = 0  # failed dev calls asked again after the search
+    incomplete_keys: int = 0   # keys still short of an answer at the end: never ranked
 
     def as_dict(self) -> dict:
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(self).items()}
+        return {k: (round(v, 3) if isinstance(v, float) else dict(v) if isinstance(v, dict)
+                    else v) for k, v in vars(self).items()}
 
 
 @dataclass
@@ -39,7 +44,13 @@ class BudgetMeter:
     spent: Spent = field(default_factory=Spent)
     started: float = field(default_factory=time.monotonic)
     elapsed_before: float = 0.0  # seconds spent by earlier sessions of a resumed run
+    errors_before: dict = field(default_factory=dict)  # failed calls of earlier sessions
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _healths: list = field(default_factory=list, repr=False)
+
+    def watch(self, *healths) -> None:
+        """Count these models' failed calls (promptsearch.lm.health) in spent.errors."""
+        self._healths = list({id(health): health for health in healths}.values())
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.monotonic() - self.started
@@ -83,8 +94,20 @@ class BudgetMeter:
         """Search-time calls spent by the whole run (a shared run's meter counts every worker)."""
         return self.spent.lm_calls
 
+    def errors(self) -> dict[str, int]:
+        """Calls failed after every retry so far, by kind (earlier sessions included)."""
+        errors = Counter(self.errors_before)
+        for health in self._healths:
+            errors.update(health.snapshot())
+        return dict(errors)
+
+    def last_error_kind(self) -> Optional[str]:
+        kinds = [health.last_kind for health in self._healths if health.last_kind]
+        return kinds[-1] if kinds else None
+
     def snapshot(self) -> dict:
         self.spent.seconds = self.elapsed()
+        self.spent.errors = self.errors()
         return self.spent.as_dict()
 
     def note_parse_failure(self) -> None:

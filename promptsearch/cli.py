@@ -24,7 +24,9 @@ EXAMPLES = """examples:
   promptsearch verify                              exit 3 if a winner regressed
 
 exit codes: 0 ok, 1 error, 2 bad input (one line: file, field, fix), 3 verify found a
-regression, 4 run stopped by --max-error-rate (results kept), 130 interrupted.
+regression, 4 the model cannot answer (nothing listening, DNS, refused key, unknown model, or
+calls failing above --max-error-rate): no lock written, results kept, `run --resume` goes on,
+130 interrupted.
 `promptsearch COMMAND --help` for each command's options.
 
 one search, many processes (any number of workers, on any machine that reaches the database):
@@ -57,8 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lm-calls", type=int, metavar="N", help="override search.budget.lm_calls")
     run.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
     run.add_argument("--max-error-rate", type=float, metavar="R",
-                     help="stop (exit 4, results kept) once this share of calls fails, e.g. 0.2")
+                     help="stop (exit 4, results kept, no lock written) once this share of dev "
+                          "calls has failed after retries (default: search.max_error_rate, 0.5)")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.add_argument("--promote", choices=("significant", "always", "never"),
+                     default="significant",
+                     help="when the winner becomes the task's new version (and best.json): "
+                          "significant (default) if it beats the latest version on the same "
+                          "test examples by a one-sided paired test at 0.05; always; never. A "
+                          "task's first run, or changed data, always records one")
     run.add_argument("--workers", type=int, metavar="N",
                      help="share the search with worker processes: start N of them here (0: "
                           "start none, `promptsearch worker` joins from anywhere), wait for the "
@@ -135,13 +144,20 @@ def _app_commands(sub, common) -> None:
     verify = sub.add_parser("verify", parents=[common], help="re-check winners on their test "
                                                              "sets (for an app's CI)",
                             description="Re-score each task's winner (its lock file) on its test "
-                                        "set with the current model. Exit 3 if any score falls "
-                                        "below the lower bound of its recorded 95 percent CI, else 0.")
+                                        "set with the current model and compare it, example by "
+                                        "example, with the answers the lock recorded. Exit 3 if "
+                                        "any winner's drop is significant (one-sided paired "
+                                        "test) or above --tolerance, else 0.")
     verify.add_argument("tasks", nargs="*", metavar="TASK",
                         help="task names or lock file paths (default: every DIR/*/best.json)")
     verify.add_argument("--cached", action="store_true",
                         help="allow answers from the call cache (default: call the model)")
     verify.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
+    verify.add_argument("--alpha", type=float, default=0.05, metavar="A",
+                        help="significance level of the one-sided paired test (default: 0.05)")
+    verify.add_argument("--tolerance", type=float, metavar="T",
+                        help="also fail when the drop in score exceeds T, e.g. 0.05 (default: "
+                             "only a significant drop fails)")
 
     evaluate = sub.add_parser("eval", parents=[common], help="score given prompts, side by side",
                               description="Score prompts on TASK's test (or dev) examples "

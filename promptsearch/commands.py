@@ -17,18 +17,22 @@ from .config import load_task
 from .report import leaderboard, run_leaderboard, to_markdown, to_rich_table
 from .runner import prepare
 from .report.render import _p
-from .errors import EXIT_ERROR_RATE
-from .search.loop import ERROR_RATE_STOP, Observer
+from .search.loop import Observer
 from .store import default_url
 from .workers import coordinate, work
 
 
 class ProgressObserver(Observer):
-    """A live line: phase, LM calls used of the budget, candidates tried, best dev so far."""
+    """A live line: phase, LM calls used of the budget, candidates tried, best dev so far, and
+    calls failed after retries (with the last kind), read at every refresh."""
 
     def __init__(self, progress: Progress, budget: int | None):
         self.progress = progress
-        self.task_id = progress.add_task("preparing", total=budget, trials=0, best="–")
+        self.task_id = progress.add_task("preparing", total=budget, trials=0, best="–",
+                                         errors=LiveErrors(None))
+
+    def on_start(self, meter) -> None:
+        self.progress.update(self.task_id, errors=LiveErrors(meter))
 
     def on_phase(self, phase: str) -> None:
         self.progress.update(self.task_id, description=phase)
@@ -37,6 +41,19 @@ class ProgressObserver(Observer):
         best = "–" if result.best_score is None else f"{result.best_score:.3f}"
         self.progress.update(self.task_id, completed=meter.spent.lm_calls,
                              trials=meter.spent.trials, best=best)
+
+
+class LiveErrors:
+    """Formats as ' · N errors (last: kind)' from the meter's live counts, or as nothing."""
+
+    def __init__(self, meter):
+        self.meter = meter
+
+    def __format__(self, spec: str) -> str:
+        errors = sum(self.meter.errors().values()) if self.meter else 0
+        if not errors:
+            return ""
+        return f" · [red]{errors} errors[/] (last: {self.meter.last_error_kind()})"
 
 
 def _with_overrides(task, args):
@@ -56,24 +73,22 @@ def cmd_run(args, console: Console) -> int:
     task = _with_overrides(load_task(args.task), args)
     columns = [TextColumn("[bold]{task.description:<12}"), BarColumn(),
                MofNCompleteColumn(), TextColumn("LM calls · {task.fields[trials]} candidates · "
-                                                "best dev {task.fields[best]}"),
+                                                "best dev {task.fields[best]}"
+                                                "{task.fields[errors]}"),
                TimeElapsedColumn()]
     with Progress(*columns, console=Console(stderr=True), disable=args.quiet,
                   transient=False) as progress:
         observer = ProgressObserver(progress, task.config.search.budget.lm_calls)
         if args.workers is None:
             result = run(task, results_dir=args.results, storage=args.storage,
-                         resume=args.resume, observer=observer, threads=args.threads)
+                         resume=args.resume, observer=observer, threads=args.threads,
+                         promote=args.promote)
         else:
             result = _coordinate(task, args, observer)
         observer.on_phase("done")
     store = open_store(args.results, args.storage)
     _print_run(console, task.name, store, result)
     _write_markdown(store, Path(args.results))
-    if result.stopped.startswith(ERROR_RATE_STOP):
-        console.print(f"stopped early: {result.stopped}; everything scored is kept (rerun with "
-                      "--resume once the model answers again)", highlight=False)
-        return EXIT_ERROR_RATE
     return 0
 
 
@@ -86,7 +101,7 @@ def _coordinate(task, args, observer):
     worker_args = (args.task, "--results", args.results, "--storage", storage,
                    *_override_args(args))
     return coordinate(prepared, store, Path(args.results), run_id=args.run, observer=observer,
-                      workers=args.workers, worker_args=worker_args)
+                      workers=args.workers, worker_args=worker_args, promote=args.promote)
 
 
 def _override_args(args) -> list[str]:
@@ -103,7 +118,7 @@ def cmd_worker(args, console: Console) -> int:
     prepared.lm.cache = prepared.proposer.cache = store
     columns = [TextColumn("[bold]worker"), MofNCompleteColumn(),
                TextColumn("LM calls · {task.fields[trials]} candidates · best dev "
-                          "{task.fields[best]}"), TimeElapsedColumn()]
+                          "{task.fields[best]}{task.fields[errors]}"), TimeElapsedColumn()]
     with Progress(*columns, console=Console(stderr=True), disable=args.quiet) as progress:
         observer = ProgressObserver(progress, None)
         result = work(prepared, store, run_id=args.run, heartbeat_s=args.heartbeat,
@@ -122,14 +137,21 @@ def _print_run(console: Console, name: str, store, result) -> None:
         f"search: {spent['lm_calls']} LM calls ({spent['proposer_calls']} proposer), "
         f"{spent['model_calls']} reached the model, {spent['test_calls']} test calls, "
         f"{spent['tokens']} tokens, {spent['seconds']:.0f} s", highlight=False)
+    if spent.get("errors"):
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(spent["errors"].items()))
+        console.print(f"failed calls (after retries): {sum(spent['errors'].values())} ({kinds}); "
+                      f"{spent['error_retry_calls']} asked again after the search; "
+                      f"{spent['incomplete_keys']} keys still short of answers, never ranked",
+                      highlight=False)
     if result.version is not None:
         console.print(f"winner {result.lock['key_id']}: version {result.version} of {name} → "
-                      f"{result.lock_path}", highlight=False)
+                      f"{result.lock_path} ({result.promotion})", highlight=False)
     else:
         latest = versions.latest_for_model(store, name, result.lock["model"])
         console.print(f"winner {result.lock['key_id']} (test {result.lock['scores']['test']:.3f})"
-                      f" does not beat version {latest['version']} (test "
-                      f"{latest['scores']['test']:.3f}): lock file unchanged", highlight=False)
+                      f" is not a new version; version {latest['version']} (test "
+                      f"{latest['scores']['test']:.3f}) stays: {result.promotion}; lock file "
+                      "unchanged", highlight=False)
 
 
 def _write_markdown(store, results: Path) -> None:

@@ -47,27 +47,35 @@ def cmd_promote(args, console: Console) -> int:
 def cmd_verify(args, console: Console) -> int:
     store = open_store(args.results, args.storage)
     table = Table(title="promptsearch verify")
-    for column in ("task", "version", "recorded test", "CI low", "now [95% CI]", "drop",
-                   "result"):
+    for column in ("task", "version", "recorded test", "now [95% CI]", "drop [95% CI]",
+                   "decided by", "result"):
         table.add_column(column)
     failed = 0
     for path in lock_files(Path(args.results), args.tasks):
-        verdict = verify_lock(path, store, use_cache=args.cached, threads=args.threads)
+        verdict = verify_lock(path, store, use_cache=args.cached, threads=args.threads,
+                              alpha=args.alpha, tolerance=args.tolerance)
         if verdict.data_changed:
             console.print(f"warning: {verdict.task}: the test data changed since the search "
                           "(dataset hash differs); the new score decides", highlight=False)
         failed += not verdict.passed
         low, high = verdict.score_ci
         table.add_row(verdict.task, str(verdict.version or "–"), f"{verdict.recorded:.3f}",
-                      f"{verdict.lower_bound:.3f}", f"{verdict.score:.3f} [{low:.2f}, {high:.2f}]",
-                      f"{verdict.drop:+.3f}",
-                      "[green]ok[/]" if verdict.passed else "[bold red]REGRESSED[/]")
+                      f"{verdict.score:.3f} [{low:.2f}, {high:.2f}]", _drop_cell(verdict),
+                      verdict.how, "[green]ok[/]" if verdict.passed else "[bold red]REGRESSED[/]")
     console.print(table)
     if failed:
-        console.print(f"{failed} task(s) fell below the lower bound of their recorded test CI",
-                      highlight=False)
+        console.print(f"{failed} task(s) regressed: a significant drop (alpha {args.alpha:g}) "
+                      "on the recorded test examples"
+                      + (f", or one above --tolerance {args.tolerance:g}" if args.tolerance
+                         is not None else ""), highlight=False)
         return EXIT_REGRESSION
     return 0
+
+
+def _drop_cell(verdict) -> str:
+    if verdict.paired is None:
+        return f"{verdict.drop:+.3f} (CI low {verdict.lower_bound:.3f})"
+    return f"{verdict.drop:+.3f} [{verdict.paired.low:+.2f}, {verdict.paired.high:+.2f}]"
 
 
 def cmd_eval(args, console: Console) -> int:

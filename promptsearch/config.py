@@ -81,9 +81,11 @@ class SearchSpec(_Strict):
     # The most demos a key may carry; the search tries 0, 1, 2, 4, ... up to it. Lower it when
     # prompts are paid per token or the examples are long for the model's context.
     max_demos: int = Field(MAX_DEMOS, ge=0, le=64)
-    # Stop the search (keeping every result) once this share of dev calls has failed after
-    # retries: an API that is down should not burn the budget on errors. None: never stop.
-    max_error_rate: Optional[float] = Field(None, gt=0, le=1)
+    # Stop the run (exit 4, no lock file, every result kept for --resume) once this share of
+    # dev calls has failed after retries: an API that is down should not burn the budget on
+    # errors. Half by default: a short outage passes (its calls are asked again after the
+    # search), a long one stops the run. 1: never stop.
+    max_error_rate: float = Field(0.5, gt=0, le=1)
 
     def racing_on(self) -> bool:
         return self.strategy == "auto" if self.racing is None else self.racing

@@ -82,4 +82,4 @@ def pooled_score(row: dict, confirmation: KeyScore, dev_size: int) -> float:
 
 
 def _complete(score: Optional[KeyScore]) -> bool:
-    return score is not None and score.complete and score.score is not None
+    return score is not None and score.answered_all and score.score is not None

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 EXIT_BAD_INPUT = 2
 EXIT_REGRESSION = 3
-EXIT_ERROR_RATE = 4  # the search stopped early: too many model calls failed (results kept)
+# The run stopped because the model cannot answer: nothing listening, DNS, a refused key, an
+# unknown model, or more failed calls than search.max_error_rate allows. No lock file is written,
+# everything recorded is kept, and `run --resume` goes on once the cause is fixed.
+EXIT_MODEL_UNAVAILABLE = 4
+EXIT_ERROR_RATE = EXIT_MODEL_UNAVAILABLE
 EXIT_INTERRUPTED = 130
 
 
@@ -34,3 +38,13 @@ class BudgetExhausted(Exception):
 
 class LMError(PromptsearchError):
     """A model call failed after all retries."""
+
+
+class ModelUnavailable(PromptsearchError):
+    """The model's API cannot answer (see promptsearch.lm.health): one line, cause and fix."""
+
+    exit_code = EXIT_MODEL_UNAVAILABLE
+
+    def __init__(self, kind: str, what: str, fix: str):
+        self.kind, self.what, self.fix = kind, what, fix
+        super().__init__(f"model unavailable: {what} (fix: {fix})")

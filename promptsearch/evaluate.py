@@ -14,6 +14,7 @@ from .errors import BudgetExhausted
 from .key import PromptKey
 from .lm.client import LM, Completion
 from .metrics import Metric
+from .stats import Answers
 
 LABEL_MAX_TOKENS = 8
 SAVE_EVERY = 8  # evaluation rows per store transaction
@@ -33,10 +34,29 @@ class KeyScore:
     complete: bool = True                  # False when the budget ran out part-way
     pruned: bool = False                   # racing stopped it early: clearly worse than the best
     targets: list[str] = field(default_factory=list)
+    example_ids: list[str] = field(default_factory=list)
 
     @property
     def examples(self) -> int:
         return sum(score is not None for score in self.scores)
+
+    def answers(self) -> Answers:
+        """The examples with an answer (LM errors left out), for intervals and tests."""
+        kept = [i for i, score in enumerate(self.scores) if score is not None]
+        return Answers([self.predictions[i] for i in kept], [self.targets[i] for i in kept],
+                       [self.scores[i] for i in kept])
+
+    def by_example(self) -> dict[str, dict]:
+        """{example id: its score and prediction} for the examples with an answer: what a lock
+        records so that a later check can be paired with it example by example."""
+        return {example_id: {"score": score, "prediction": prediction}
+                for example_id, score, prediction in
+                zip(self.example_ids, self.scores, self.predictions) if score is not None}
+
+    @property
+    def answered_all(self) -> bool:
+        """Every example scored and none of them an LM error: the only score worth ranking."""
+        return self.complete and self.errors == 0
 
 
 class Evaluator:
@@ -65,7 +85,10 @@ class Evaluator:
         return self._summarise(key, examples, recorded, [], True, 0.0)
 
     def _run_missing(self, key, examples, split, meter, recorded):
-        todo = [(position, ex) for position, ex in enumerate(examples) if ex.id not in recorded]
+        """Examples without a recorded answer: never asked, or asked and failed (an error is
+        asked again: the API may be back; an answer is never asked twice)."""
+        todo = [(position, ex) for position, ex in enumerate(examples)
+                if ex.id not in recorded or recorded[ex.id]["error"] is not None]
         if self.concurrency == 1 or len(todo) <= 1:
             return self._run_serial(key, todo, split, meter)
         return self._run_concurrent(key, todo, split, meter)
@@ -151,7 +174,8 @@ class Evaluator:
             unparseable=sum(row["error"] is None and row["prediction"] is None for row in present),
             lm_calls=len(new_rows), tokens=sum(row["tokens"] for row in new_rows),
             seconds=seconds, complete=complete and len(present) == len(examples),
-            targets=[row["target"] for row in present])
+            targets=[row["target"] for row in present],
+            example_ids=[row["example_id"] for row in present])
 
 
 def ask(lm: LM, key: PromptKey, inputs: dict[str, str], max_tokens: int) -> Completion:
@@ -160,6 +184,19 @@ def ask(lm: LM, key: PromptKey, inputs: dict[str, str], max_tokens: int) -> Comp
     if key.style == "chat":
         return lm.complete(messages=key.messages(**inputs), max_tokens=max_tokens)
     return lm.complete(prompt=key.render(**inputs), max_tokens=max_tokens, stop=key.stop)
+
+
+def paired_answers(a: KeyScore, b: KeyScore) -> tuple[Answers, Answers]:
+    """Both keys' answers on the examples both answered, in the same order."""
+    mine = {i: n for n, i in enumerate(a.example_ids) if a.scores[n] is not None}
+    shared = [(mine[i], n) for n, i in enumerate(b.example_ids)
+              if i in mine and b.scores[n] is not None]
+    return (_pick(a, [x for x, _ in shared]), _pick(b, [y for _, y in shared]))
+
+
+def _pick(result: KeyScore, positions: list[int]) -> Answers:
+    return Answers([result.predictions[i] for i in positions],
+                   [result.targets[i] for i in positions], [result.scores[i] for i in positions])
 
 
 def _grant(meter: Optional[BudgetMeter], wanted: int) -> int:

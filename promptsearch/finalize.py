@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Optional
 
 from . import __version__, versions
-from .errors import PromptsearchError
+from .errors import ModelUnavailable, PromptsearchError
 from .confirm import rerank
-from .evaluate import KeyScore
+from .evaluate import KeyScore, paired_answers
 from .key import PromptKey
-from .lockfile import lock_path, write_lock
-from .stats import bootstrap_ci, paired_permutation_p
+from .lockfile import lock_path, relative_task_dir, write_lock
+from .stats import compare, holm, score_interval
 
 
 def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, stopped: str,
-             observer=None, confirmed: Optional[dict] = None):
+             observer=None, confirmed: Optional[dict] = None, promote: str = "significant"):
     """`confirmed`: the dev leaders' scores on held-back examples (promptsearch.confirm); the
     winner is then the best over dev and those examples together."""
     from .runner import RunResult
@@ -24,9 +24,7 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
     confirmed = confirmed or {}
     ranked = rerank(store.ranked_candidates(run_id), confirmed, len(prepared.dataset.dev))
     if not ranked:
-        store.update_run(run_id, status="empty", spent=meter.snapshot())
-        raise PromptsearchError(f"{prepared.task.name}: no candidate was scored on the whole dev "
-                                f"set ({stopped}); raise search.budget or lower data.dev_size")
+        _no_winner(prepared, store, run_id, meter, stopped)
     baseline = _baseline(prepared, ranked)
     leaders = ranked[:prepared.task.config.search.finalists]
     finalists = leaders + ([baseline] if baseline and baseline not in leaders else [])
@@ -39,21 +37,43 @@ def finalize(prepared, store, results_dir: Path, run_id: str, evaluator, meter, 
     # DSPy calls bypass promptsearch's cache (DSPy's own cache is off): each reached the model.
     # (+=: a shared run's meter arrives holding its workers' model calls)
     meter.spent.model_calls += model_calls(prepared) + meter.spent.framework_calls
-    rows = [_row(row, tested, baseline, row is ranked[0], confirmed.get(row["key_id"]))
-            for row in finalists]
-    lock = _lock(prepared, store, run_id, ranked[0], baseline, tested, meter,
-                 confirmed.get(ranked[0]["key_id"]))
-    version = versions.record(store, prepared.task.name, prepared.task.config.model, run_id, lock)
+    rows = [_row(row, tested, baseline, row is ranked[0], confirmed.get(row["key_id"]),
+                 prepared.metric) for row in finalists]
+    _correct_for_finalists(rows)
     path = lock_path(results_dir, prepared.task.name)
+    lock = _lock(prepared, store, run_id, rows, tested, meter,
+                 confirmed.get(ranked[0]["key_id"]))
+    lock["task_dir"] = relative_task_dir(prepared.task.base_dir, path)
+    version, promotion = versions.record(
+        store, prepared.task.name, prepared.task.config.model, run_id, lock, prepared.metric,
+        promote, {example.id: example.target for example in prepared.dataset.test})
     if version is not None:  # the lock file always holds the newest version of the task
         lock["version"] = version
         write_lock(path, lock)
     store.update_run(run_id, status="interrupted" if stopped == "interrupted" else "finished",
                      spent=meter.snapshot(), finished_at=dt.datetime.now().timestamp(),
                      result={"finalists": rows, "stopped": stopped,
-                             "winner": ranked[0]["key_id"]})
+                             "winner": ranked[0]["key_id"], "promotion": promotion})
     return RunResult(run_id, lock, stopped, path if version is not None else None, rows,
-                     version)
+                     version, promotion)
+
+
+def _no_winner(prepared, store, run_id: str, meter, stopped: str) -> None:
+    """No key has an answer on every dev example: say why (failed calls, or the budget)."""
+    spent = meter.snapshot()
+    errors = spent["errors"]
+    if spent["incomplete_keys"] and errors:
+        store.update_run(run_id, status="stopped", spent=spent)
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(errors.items()))
+        raise ModelUnavailable(
+            "incomplete", f"no key has an answer on every dev example: {spent['incomplete_keys']}"
+                          f" keys are short of answers, {sum(errors.values())} calls to "
+                          f"{prepared.lm.where} failed ({kinds})",
+            "rerun with --resume once the model answers (failed calls are asked again); if "
+            "the same examples always fail, remove them from the data")
+    store.update_run(run_id, status="empty", spent=spent)
+    raise PromptsearchError(f"{prepared.task.name}: no candidate was scored on the whole dev "
+                            f"set ({stopped}); raise search.budget or lower data.dev_size")
 
 
 def _baseline(prepared, ranked: list[dict]) -> Optional[dict]:
@@ -74,53 +94,62 @@ def model_calls(prepared) -> int:
                     else 0)
 
 
-def _paired(a: KeyScore, b: KeyScore) -> tuple[float, float]:
-    pairs = [(x, y) for x, y in zip(a.scores, b.scores) if x is not None and y is not None]
-    if not pairs:
-        return 0.0, 1.0
-    left, right = zip(*pairs)
-    return (sum(left) - sum(right)) / len(pairs), paired_permutation_p(left, right)
-
-
 def _row(row: dict, tested: dict[str, KeyScore], baseline: Optional[dict], winner: bool,
-         confirmation: Optional[KeyScore]) -> dict:
+         confirmation: Optional[KeyScore], metric) -> dict:
+    """A finalist's line: its test score with the interval of the task's metric, and its
+    difference from the seed prompt on the same test examples (Δ, its interval, p)."""
     test = tested[row["key_id"]]
-    low, high = bootstrap_ci([s for s in test.scores if s is not None])
-    delta, p_value = (_paired(test, tested[baseline["key_id"]]) if baseline else (None, None))
+    low, high = score_interval(metric, test.answers())
+    versus = (compare(metric, *paired_answers(test, tested[baseline["key_id"]]))
+              if baseline and row is not baseline else None)
     return {"key_id": row["key_id"], "origin": row["origin"], "trial": row["trial"],
             "dev": row["dev_score"], "confirm": _score(confirmation), "test": test.score,
             "test_lo": low, "test_hi": high,
-            "delta": delta, "p_value": p_value, "lm_calls": row["lm_calls"],
-            "tokens": row["tokens"], "seconds": row["seconds"],
+            "delta": versus.delta if versus else (0.0 if baseline else None),
+            "delta_lo": versus.low if versus else None,
+            "delta_hi": versus.high if versus else None,
+            "p_value": versus.p_value if versus else None, "p_holm": None,
+            "lm_calls": row["lm_calls"], "tokens": row["tokens"], "seconds": row["seconds"],
             "errors": row["errors"] + test.errors,
             "unparseable": row["unparseable"] + test.unparseable,
             "winner": winner, "baseline": baseline is not None and row is baseline}
 
 
+def _correct_for_finalists(rows: list[dict]) -> None:
+    """Several finalists were compared with the seed: Holm-adjust their p-values together."""
+    for row, adjusted in zip(rows, holm([row["p_value"] for row in rows])):
+        row["p_holm"] = adjusted
+
+
 def _score(confirmation: Optional[KeyScore]) -> Optional[float]:
-    return None if confirmation is None or not confirmation.complete else confirmation.score
+    return None if confirmation is None or not confirmation.answered_all else confirmation.score
 
 
-def _lock(prepared, store, run_id, winner, baseline, tested, meter, confirmation) -> dict:
+def _lock(prepared, store, run_id, rows: list[dict], tested, meter, confirmation) -> dict:
     config = prepared.task.config
+    winner = next(row for row in rows if row["winner"])
     test = tested[winner["key_id"]]
-    low, high = bootstrap_ci([s for s in test.scores if s is not None])
+    spent = meter.snapshot()
     lock = {
         "task": config.name,
         "model": config.model,
         "task_config": config.model_dump(mode="json"),  # `verify` re-reads the test data with it
-        "task_dir": str(prepared.task.base_dir),
+        "task_dir": None,  # relative to the lock file: set once its path is known
         "key": store.get_key(winner["key_id"]),
         "key_id": winner["key_id"],
         "metric": config.metric,
         "max_tokens": prepared.max_tokens,
-        "scores": {"dev": winner["dev_score"], "confirm": _score(confirmation),
+        "scores": {"dev": winner["dev"], "confirm": winner["confirm"],
                    "confirm_examples": confirmation.examples if confirmation else 0,
-                   "test": test.score, "test_ci": [low, high], "test_examples": test.examples},
+                   "test": test.score, "test_ci": [winner["test_lo"], winner["test_hi"]],
+                   "test_examples": test.examples, "finalists_tested": len(rows),
+                   # what `verify` and the next run's promotion compare with, example by example
+                   "test_by_example": test.by_example()},
         "baseline": None,
-        "spent": {name: meter.spent.as_dict()[name] for name in
+        "spent": {name: spent[name] for name in
                   ("lm_calls", "proposer_calls", "framework_calls", "model_calls", "test_calls",
-                   "tokens", "racing_saved", "parse_failures", "seconds")},
+                   "tokens", "racing_saved", "parse_failures", "seconds", "errors",
+                   "error_retry_calls", "incomplete_keys")},
         "strategy": config.search.strategy,
         "seed": config.search.seed,
         "dataset_hash": prepared.dataset.hash,
@@ -128,11 +157,14 @@ def _lock(prepared, store, run_id, winner, baseline, tested, meter, confirmation
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "version": __version__,
     }
-    lock["spent"]["seconds"] = round(meter.elapsed(), 3)
+    baseline = next((row for row in rows if row["baseline"]), None)
     if baseline:
-        base_test = tested[baseline["key_id"]]
-        delta, p_value = _paired(test, base_test)
         lock["baseline"] = {"key": store.get_key(baseline["key_id"]),
-                            "scores": {"dev": baseline["dev_score"], "test": base_test.score},
-                            "delta_test": delta, "p_value": p_value}
+                            "scores": {"dev": baseline["dev"],
+                                       "test": tested[baseline["key_id"]].score},
+                            "delta_test": winner["delta"],
+                            "delta_ci": [winner["delta_lo"], winner["delta_hi"]],
+                            "p_value": winner["p_value"],
+                            # corrected for every finalist compared with the seed (Holm)
+                            "p_value_holm": winner["p_holm"]}
     return lock

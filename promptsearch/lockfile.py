@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 from .errors import InputError
@@ -15,9 +15,12 @@ def lock_path(results_dir: Path, task: str) -> Path:
 
 
 def write_lock(path: Path, lock: dict) -> None:
-    """Write to a temp file in the same folder, then rename: readers never see half a file."""
+    """Write to a temp file in the same folder, then rename: readers never see half a file.
+    The file is created with mode 0666 less the user's umask (0644 by default), as any file an
+    app vendors: a lock holds no secret (credentials never enter it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=".best-", suffix=".json", dir=path.parent)
+    temp = path.parent / f".best-{uuid.uuid4().hex}.json"
+    handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(lock, out, indent=2, ensure_ascii=False, sort_keys=False)
@@ -28,6 +31,22 @@ def write_lock(path: Path, lock: dict) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def relative_task_dir(task_dir: Path, lock_file: Path) -> str:
+    """The task's folder as the lock records it: relative to the lock file's folder, so a
+    results folder moved with its data (or vendored beside it) still verifies."""
+    try:
+        return os.path.relpath(Path(task_dir).resolve(), Path(lock_file).resolve().parent)
+    except ValueError:  # another drive (Windows): no relative path exists
+        return str(Path(task_dir).resolve())
+
+
+def recorded_task_dir(lock: dict, lock_file: Path) -> Path:
+    """The task's folder a lock names: relative ones from the lock file's folder; absolute
+    ones (locks written before paths were relative) as they are."""
+    folder = Path(lock_file).resolve().parent
+    return (folder / lock["task_dir"]).resolve() if lock.get("task_dir") else folder
 
 
 def read_lock(path: Path) -> dict:

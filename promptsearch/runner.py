@@ -12,7 +12,7 @@ from .budget import BudgetMeter
 from .config import Task
 from .confirm import confirm, confirm_size, reserve
 from .data import Dataset, load_dataset
-from .errors import InputError
+from .errors import InputError, ModelUnavailable
 from .evaluate import Evaluator
 from .finalize import finalize
 from .lm.client import LM
@@ -20,7 +20,7 @@ from .metrics import Metric, get_metric
 from .key import PromptKey
 from .search import STRATEGIES, Candidate, Context
 from .search.base import RecordedTrial
-from .search.loop import Observer, optimize
+from .search.loop import ERROR_RATE_STOP, Observer, optimize, retry_failed_calls
 from .search.racing import make_scorer
 from .search.space import SearchSpace
 from .store import Store
@@ -49,6 +49,7 @@ class RunResult:
     lock_path: Optional[Path]  # None when the winner did not beat the task's latest version
     finalists: list[dict] = field(default_factory=list)
     version: Optional[int] = None  # the new version recorded, if the run improved on the last
+    promotion: str = ""  # why the winner did or did not become a new version
 
 
 def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -> Prepared:
@@ -92,29 +93,40 @@ def _make_lm(task: Task, model: str, store, threads: Optional[int]) -> LM:
 
 
 def run_id_prefix(task: Task, dataset_hash: str) -> str:
+    """The run's identity: the task config and data, less what only says when to stop for
+    failing calls (a run stopped by --max-error-rate resumes with another limit)."""
     config = task.config.model_dump(mode="json")
+    config["search"].pop("max_error_rate", None)
     digest = hashlib.sha256(json.dumps([config, dataset_hash], sort_keys=True).encode())
     return f"{task.name}-{digest.hexdigest()[:10]}"
 
 
-def choose_run_id(store: Store, prefix: str, resume: bool) -> str:
-    """A fresh numbered run, or with `resume` the latest run of the same config and seed."""
-    existing = [r["id"] for r in store.list_runs() if r["id"].startswith(prefix + "-")]
-    numbers = sorted(int(run_id.rsplit("-", 1)[1]) for run_id in existing)
-    if resume and numbers:
-        return f"{prefix}-{numbers[-1]}"
-    return f"{prefix}-{(numbers[-1] + 1) if numbers else 1}"
+def open_new_or_latest_run(store: Store, prepared: Prepared, resume: bool) -> str:
+    """A fresh numbered run, or with `resume` the latest run of the same config and seed. The
+    number is taken by inserting the run row: two processes starting the same config at once
+    each get their own run (the loser of a number tries the next), never one run between them."""
+    task, config = prepared.task, prepared.task.config
+    prefix = run_id_prefix(task, prepared.dataset.hash)
+    row = {"task": task.name, "model": config.model, "strategy": config.search.strategy,
+           "seed": config.search.seed, "config": config.model_dump(mode="json"),
+           "dataset_hash": prepared.dataset.hash}
+    existing = [r["id"] for r in store.list_runs(task.name) if r["id"].startswith(prefix + "-")]
+    number = max((int(run_id.rsplit("-", 1)[1]) for run_id in existing), default=0)
+    if resume and number:
+        return f"{prefix}-{number}"
+    while not store.create_run(id=f"{prefix}-{number + 1}", **row):
+        number += 1
+    return f"{prefix}-{number + 1}"
 
 
 def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool = False,
-            observer: Optional[Observer] = None, concurrency: Optional[int] = None) -> RunResult:
+            observer: Optional[Observer] = None, concurrency: Optional[int] = None,
+            promote: str = "significant") -> RunResult:
+    """Search, then finalize. `promote`: when the winner becomes a new version (versions.py)."""
     task, config = prepared.task, prepared.task.config
     observer = observer or Observer()
-    run_id = choose_run_id(store, run_id_prefix(task, prepared.dataset.hash), resume)
-    meter = _meter(config, store.get_run(run_id))
-    store.create_run(id=run_id, task=task.name, model=config.model,
-                     strategy=config.search.strategy, seed=config.search.seed,
-                     config=config.model_dump(mode="json"), dataset_hash=prepared.dataset.hash)
+    run_id = open_new_or_latest_run(store, prepared, resume)
+    meter = _meter(config, store.get_run(run_id) if resume else None)
     store.update_run(run_id, status="running")
     evaluator = Evaluator(prepared.lm, prepared.metric, store, run_id,
                           max_tokens=prepared.max_tokens,
@@ -124,8 +136,20 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
                       store.url, run_id, dev=prepared.dataset.dev, task_model=prepared.lm,
                       metric=prepared.metric)
     _restore(context, store, run_id, evaluator)
+    meter.watch(prepared.lm.health, prepared.proposer.health)
+    observer.on_start(meter)
+    try:
+        return _search_and_finalize(prepared, store, results_dir, run_id, evaluator, context,
+                                    observer, promote)
+    except ModelUnavailable:
+        store.update_run(run_id, status="stopped", spent=meter.snapshot())
+        raise
+
+
+def _search_and_finalize(prepared, store, results_dir, run_id, evaluator, context, observer,
+                         promote):
+    config, dataset, meter = prepared.task.config, prepared.dataset, context.meter
     strategy = STRATEGIES[config.search.strategy](context)
-    dataset = prepared.dataset
     checks = confirm_size(config.search, len(dataset.pool))
     stopped = "interrupted"
     try:
@@ -142,10 +166,21 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
     finally:
         strategy.close()
         store.update_run(run_id, spent=meter.snapshot())
+    if stopped.startswith(ERROR_RATE_STOP):
+        health = prepared.lm.health
+        raise ModelUnavailable("error rate", f"{stopped} at {prepared.lm.where} (last error: "
+                                             f"{health.last_kind or 'none'})",
+                               "check the model's server; rerun with --resume once it answers "
+                               "(nothing recorded is lost)")
+    if stopped != "interrupted":
+        observer.on_phase("retrying")
+        retried = retry_failed_calls(store, run_id, evaluator, dataset.dev, context.pool)
+        meter.spent.error_retry_calls += retried["calls"]
+        meter.spent.incomplete_keys = retried["incomplete"]
     confirmed = _confirm(prepared, store, evaluator, run_id, checks, meter, stopped, observer)
     observer.on_phase("testing")
     return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer,
-                    confirmed)
+                    confirmed, promote)
 
 
 def _confirm(prepared, store, evaluator, run_id, size, meter, stopped, observer) -> dict:
@@ -192,4 +227,5 @@ def _meter(config, previous_run: Optional[dict]) -> BudgetMeter:
         meter.spent.lm_calls -= int(spent.get("proposer_calls", 0))
         meter.spent.lm_calls -= int(spent.get("framework_calls", 0))
         meter.elapsed_before = float(spent.get("seconds", 0.0))
+        meter.errors_before = dict(spent.get("errors") or {})
     return meter

@@ -12,7 +12,8 @@ from .config import Task
 from .evaluate import Evaluator, KeyScore
 from .key import PromptKey
 from .runner import prepare
-from .stats import bootstrap_ci
+from .metrics import Metric
+from .stats import score_interval
 from .templates import check_template, fields_used
 
 
@@ -21,10 +22,11 @@ class Column:
     label: str
     key: PromptKey
     result: KeyScore
+    metric: Metric
 
     @property
     def ci(self) -> tuple[float, float]:
-        return bootstrap_ci([s for s in self.result.scores if s is not None])
+        return score_interval(self.metric, self.result.answers())
 
 
 def key_from_prompt(prepared, text: str, where: str) -> PromptKey:
@@ -45,5 +47,5 @@ def compare(task: Task, store, prompts: list[str], keys: list[tuple[str, PromptK
                for n, text in enumerate(prompts, 1)] + list(keys)
     evaluator = Evaluator(prepared.lm, prepared.metric, store, f"eval-{task.name}",
                           max_tokens=prepared.max_tokens)
-    return [Column(label, key, evaluator.score(key, examples, split))
+    return [Column(label, key, evaluator.score(key, examples, split), prepared.metric)
             for label, key in columns], list(examples)

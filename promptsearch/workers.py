@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -263,6 +264,7 @@ def work(prepared: Prepared, store: Store, *, run_id: Optional[str] = None,
     worker_id = shared_run.join(heartbeat_s)
     config = prepared.task.config
     meter = SharedBudget(shared_run, worker_id, len(prepared.dataset.dev), config.search.budget)
+    meter.watch(prepared.lm.health, prepared.proposer.health)
     with Heartbeat(shared_run, worker_id, heartbeat_s,  # from the join on
                    on_declared_dead=meter.declared_dead) as heartbeat:
         evaluator = _evaluator(prepared, store, run_id, concurrency)
@@ -303,7 +305,8 @@ def _evaluator(prepared: Prepared, store: Store, run_id: str,
 
 def coordinate(prepared: Prepared, store: Store, results_dir: Path, *,
                run_id: Optional[str] = None, observer: Optional[Observer] = None,
-               workers: int = 0, worker_args: tuple[str, ...] = ()) -> RunResult:
+               workers: int = 0, worker_args: tuple[str, ...] = (),
+               promote: str = "significant") -> RunResult:
     """Create or join the shared run, start `workers` local worker processes (`promptsearch
     worker` with `worker_args`), wait for the search to end, then score the finalists on test
     and write the lock file."""
@@ -323,8 +326,10 @@ def coordinate(prepared: Prepared, store: Store, results_dir: Path, *,
     evaluator = _evaluator(prepared, store, run_id)
     _finish_orphans(shared_run, store, evaluator, prepared.dataset.dev)
     meter = _run_totals(shared_run)
+    meter.watch(prepared.lm.health, prepared.proposer.health)
     observer.on_phase("testing")
-    result = finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer)
+    result = finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer,
+                      promote=promote)
     shared_run.set_status("finished")
     return result
 
@@ -374,13 +379,15 @@ def _run_totals(shared_run: SharedRun) -> BudgetMeter:
     """A meter holding what every worker spent, for the lock file."""
     rows = shared_run.list_workers()
     meter = BudgetMeter()
-    totals = Spent()
+    totals, errors = Spent(), Counter()
     for row in rows:
         for name, value in (row["spent"] or {}).items():
-            if name != "seconds" and hasattr(totals, name):
+            if name == "errors":
+                errors.update(value)
+            elif name != "seconds" and hasattr(totals, name):
                 setattr(totals, name, getattr(totals, name) + value)
     totals.lm_calls = sum(r["calls"] for r in rows)  # settled, including dead workers' holds
-    meter.spent = totals
+    meter.spent, meter.errors_before = totals, dict(errors)  # (+ the coordinator's own)
     meter.elapsed_before = time.time() - shared_run.row()["created_at"]
     meter.started = time.monotonic()
     return meter

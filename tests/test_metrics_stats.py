@@ -2,7 +2,7 @@ import pytest
 
 from promptsearch.errors import InputError
 from promptsearch.metrics import get_metric
-from promptsearch.stats import bootstrap_ci, paired_permutation_p
+from promptsearch.stats import Answers, compare, holm, score_interval, wilson
 
 
 def test_exact_match_trims_and_ignores_case():
@@ -41,15 +41,62 @@ def test_bad_metric_names(name):
         get_metric(name)
 
 
-def test_bootstrap_ci_brackets_the_mean_and_is_seeded():
-    scores = [1.0] * 30 + [0.0] * 70
-    low, high = bootstrap_ci(scores)
-    assert low < 0.3 < high and 0.15 < low and high < 0.45
-    assert bootstrap_ci(scores) == (low, high)
 
 
-def test_paired_permutation_detects_a_real_difference():
-    better, worse = [1.0] * 40, [1.0] * 10 + [0.0] * 30
-    assert paired_permutation_p(better, worse) < 0.01
-    assert paired_permutation_p(worse, worse) == 1.0
-    assert paired_permutation_p([1, 0] * 20, [0, 1] * 20) > 0.5
+def _answers(scores, predictions=None, targets=None):
+    predictions = predictions or [str(s) for s in scores]
+    return Answers(predictions, targets or ["1.0"] * len(scores), scores)
+
+
+def test_a_perfect_score_has_an_interval_of_real_width():
+    low, high = score_interval(get_metric("exact_match"), _answers([1.0] * 100))
+    assert high == 1.0 and low == pytest.approx(0.963, abs=1e-3)  # Wilson, not [1.00, 1.00]
+    low, high = score_interval(get_metric("exact_match"), _answers([0.0] * 10))
+    assert low == 0.0 and high > 0.25  # ten misses say little
+
+
+def test_graded_scores_get_bca_and_a_constant_one_falls_back_to_wilson():
+    per_example = get_metric("exact_match")  # the scores stand for any graded metric's
+    scores = [0.25, 0.5, 0.75, 1.0] * 10
+    low, high = score_interval(per_example, _answers(scores))
+    assert low < 0.625 < high and high - low < 0.3
+    assert score_interval(per_example, _answers(scores)) == (low, high)  # seeded
+    low, high = score_interval(per_example, _answers([0.5] * 40))
+    assert low < 0.5 < high  # every example scored alike: still an interval with width
+
+
+def test_a_corpus_metric_interval_resamples_the_metric_itself():
+    f1 = get_metric("f1_macro")
+    targets = ["a"] * 30 + ["b"] * 10
+    predictions = ["a"] * 30 + ["a"] * 5 + ["b"] * 5  # half of the rare class missed
+    scores = [f1.score(p, t) for p, t in zip(predictions, targets)]
+    answers = Answers(predictions, targets, scores)
+    macro = f1.aggregate(predictions, targets, scores)
+    low, high = score_interval(f1, answers)
+    assert low < macro < high
+    assert macro < sum(scores) / len(scores)  # an exact-match interval would centre elsewhere
+    assert high < 0.95  # the interval is about macro-F1 (0.78), not accuracy (0.875)
+
+
+def test_paired_comparison_tells_one_miss_from_a_real_drop():
+    metric = get_metric("exact_match")
+    recorded = _answers([1.0] * 100)
+    one_miss = compare(metric, recorded, _answers([1.0] * 99 + [0.0]), alternative="greater")
+    assert one_miss.delta == pytest.approx(0.01) and one_miss.p_value > 0.4
+    third_wrong = compare(metric, recorded, _answers([1.0] * 67 + [0.0] * 33),
+                          alternative="greater")
+    assert third_wrong.p_value < 0.001 and third_wrong.low > 0.15
+    same = compare(metric, recorded, recorded)
+    assert (same.delta, same.p_value) == (0.0, 1.0)
+    swapped = compare(metric, _answers([1.0, 0.0] * 20), _answers([0.0, 1.0] * 20))
+    assert swapped.delta == 0.0 and swapped.p_value > 0.5
+
+
+def test_holm_adjusts_the_smallest_p_most_and_keeps_the_order():
+    assert holm([0.01, 0.04, None, 0.03]) == [pytest.approx(0.03), pytest.approx(0.06), None,
+                                               pytest.approx(0.06)]
+    assert holm([0.5]) == [0.5] and holm([0.6, 0.9]) == [1.0, 1.0]
+
+
+def test_wilson_is_scipys():
+    assert wilson(0, 20)[0] == 0.0 and wilson(20, 20)[1] == 1.0

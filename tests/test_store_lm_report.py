@@ -3,9 +3,13 @@
 import sqlite3
 
 import pandas as pd
+import pytest
 
 from promptsearch import run
 from promptsearch.api import open_store
+from promptsearch.config import load_task
+from promptsearch.errors import ModelUnavailable
+from promptsearch.runner import prepare
 from promptsearch.lm.client import LM
 from promptsearch.report import leaderboard, run_leaderboard, to_markdown
 from promptsearch.store import Store
@@ -50,16 +54,45 @@ def test_transport_errors_are_retried_then_reported_not_cached(tmp_path, fake_mo
         "temperature": 0.0})) is None
 
 
-def test_errors_are_counted_per_key_and_left_out_of_scores(upper_task, fake_model, tmp_path):
-    fake_model.fail_on = "word10"  # one dev or test input always fails
-    text = upper_task.read_text().replace("seed: 3", "seed: 3\nlm: {retries: 0}")
-    upper_task.write_text(text)
+def _failing_task(upper_task, split: str) -> str:
+    """Make the task's calls fail on one input of `split` (no retries); returns that input."""
+    upper_task.write_text(upper_task.read_text().replace("seed: 3", "seed: 3\nlm: {retries: 0}"))
+    dataset = prepare(load_task(upper_task), None).dataset
+    examples = dataset.dev if split == "dev" else dataset.test
+    return examples[-1].inputs["input"]
+
+
+def test_a_failing_test_example_is_counted_not_scored_wrong(upper_task, fake_model, tmp_path):
+    fake_model.fail_on = _failing_task(upper_task, "test")
     store = open_store(tmp_path / "results")
     result = run(upper_task, store=store, results_dir=tmp_path / "results")
-    failing = [c for c in store.list_candidates(result.run_id) if c["errors"]]
-    tested = [row for row in result.finalists if row["errors"]]
-    assert failing or tested
-    assert all(row["test"] in (0.0, 1.0) for row in result.finalists)  # errors not scored wrong
+    winner = next(row for row in result.finalists if row["winner"])
+    assert winner["errors"] == 1 and winner["test"] == 1.0  # the failed call is left out
+    assert result.lock["scores"]["test_examples"] == 19
+    assert result.lock["spent"]["errors"] == {"connection": sum(
+        row["errors"] for row in result.finalists)}
+
+
+def test_a_dev_example_that_fails_leaves_no_winner_until_it_answers(upper_task, fake_model,
+                                                                     tmp_path):
+    fake_model.fail_on = _failing_task(upper_task, "dev")
+    store = open_store(tmp_path / "results")
+    with pytest.raises(ModelUnavailable, match="no key has an answer on every dev example"):
+        run(upper_task, store=store, results_dir=tmp_path / "results")
+    assert not (tmp_path / "results" / "upper" / "best.json").exists()
+    recorded = store.list_candidates(store.list_runs()[-1]["id"])
+    assert {c["status"] for c in recorded} <= {"incomplete", "failed", "pruned", "partial"}
+    fake_model.fail_on = None  # the API answers again
+    calls_before = fake_model.calls
+    result = run(upper_task, store=store, results_dir=tmp_path / "results", resume=True)
+    asked = fake_model.calls - calls_before
+    failed = sum(c["errors"] for c in recorded)
+    assert result.lock["scores"]["test"] == 1.0 and result.version == 1
+    winner = next(c for c in store.list_candidates(result.run_id)
+                  if c["key_id"] == result.lock["key_id"] and c["status"] == "complete")
+    assert winner["examples"] == 10 and winner["errors"] == 0
+    # the failed calls were asked again, and no answer twice: the rest is test scoring
+    assert asked <= failed + result.lock["spent"]["test_calls"] + 4  # (+ proposer replays)
 
 
 def test_leaderboards_are_dataframes_rendered_to_markdown(upper_task, fake_model, tmp_path):

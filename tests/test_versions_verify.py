@@ -138,3 +138,83 @@ def test_init_writes_a_task_that_validate_accepts_and_run_runs(tmp_path, fake_mo
 def test_init_names_the_file_when_it_cannot_read_it(tmp_path, capsys):
     assert main(["init", str(tmp_path / "missing.csv")]) == EXIT_BAD_INPUT
     assert "missing.csv: file not found" in capsys.readouterr().err
+
+
+def test_a_lock_moved_with_its_results_and_data_still_verifies(versioned, tmp_path, capsys):
+    task_path, results, _, second = versioned
+    lock_file = results / "upper" / "best.json"
+    assert lock_file.stat().st_mode & 0o777 == 0o666 & ~_umask()  # 0644 by default
+    lock = json.loads(lock_file.read_text())
+    assert lock["task_dir"] == "../.."  # relative to the lock file's folder
+    moved = tmp_path / "elsewhere" / "app"
+    moved.mkdir(parents=True)
+    for name in ("data", "results"):  # the folder tree moves as a whole
+        (tmp_path / name).rename(moved / name)
+    assert main(["verify", str(moved / "results" / "upper" / "best.json"),
+                 "--results", str(moved / "results")]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_a_lock_written_with_an_absolute_task_dir_still_verifies(versioned, capsys):
+    task_path, results, _, _ = versioned
+    lock_file = results / "upper" / "best.json"
+    lock = json.loads(lock_file.read_text())
+    lock["task_dir"] = str(task_path.parent.resolve())  # as locks were written before
+    vendored = results / "vendored" / "deep" / "best.json"
+    vendored.parent.mkdir(parents=True)
+    vendored.write_text(json.dumps(lock))
+    assert main(["verify", str(vendored), "--results", str(results)]) == 0
+
+
+def _umask() -> int:
+    import os
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def test_verify_forgives_one_miss_of_a_perfect_key_and_fails_a_real_regression(
+        versioned, fake_model, capsys):
+    _, results, _, second = versioned
+    assert second.lock["scores"]["test"] == 1.0
+    assert len(second.lock["scores"]["test_by_example"]) == 20  # recorded example by example
+    low, high = second.lock["scores"]["test_ci"]
+    assert high == 1.0 and 0.8 < low < 0.9  # Wilson's: not a zero-width [1.00, 1.00]
+    fake_model.rule = lambda text: "nope" if text == "word119" else text.upper()
+    assert main(["verify", "--results", str(results)]) == 0  # one miss in 20: not significant
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ok" in out and "paired on 20 examples" in out
+    assert main(["verify", "--results", str(results), "--tolerance", "0.01"]) == EXIT_REGRESSION
+    capsys.readouterr()  # the user's tolerance is stricter than the test
+    wrong = {f"word{i}" for i in range(100, 107)}  # a third of the test set now wrong
+    fake_model.rule = lambda text: "nope" if text in wrong else text.upper()
+    assert main(["verify", "--results", str(results)]) == EXIT_REGRESSION
+    out = " ".join(capsys.readouterr().out.split())
+    assert "REGRESSED" in out and "+0.350" in out
+
+
+def test_an_equal_winner_from_another_seed_is_not_promoted_unless_asked(versioned, capsys):
+    task_path, results, _, second = versioned
+    task_path.write_text(task_path.read_text().replace("seed: 3", "seed: 4"))
+    args = ["run", str(task_path), "--results", str(results), "--quiet"]
+    assert main(args) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "is not a new version; version 2 (test 1.000) stays" in out
+    assert "Δ +0.000 over version 2 on 20 test examples" in out and "not significant" in out
+    assert json.loads((results / "upper" / "best.json").read_text())["version"] == 2
+    assert main(args + ["--promote", "always"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "version 3 of upper" in out and "(--promote always)" in out
+
+
+def test_the_lock_says_how_many_keys_were_tested_and_corrects_the_p_value(versioned):
+    _, _, _, second = versioned
+    lock = second.lock
+    tested = lock["scores"]["finalists_tested"]
+    assert tested == len(second.finalists) >= 2
+    baseline = lock["baseline"]
+    assert baseline["p_value"] <= baseline["p_value_holm"] <= 1.0
+    compared = [row["p_value"] for row in second.finalists if row["p_value"] is not None]
+    assert baseline["p_value_holm"] <= min(1.0, len(compared) * baseline["p_value"]) + 1e-12
+    low, high = baseline["delta_ci"]
+    assert low <= baseline["delta_test"] <= high

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..secrets import api_key, redact, redact_url, url_secrets
+from .health import ModelHealth, error_kind
 from .local import PROVIDER, LocalModels, default_style, register
 
 # litellm fetches a price table over the network at import unless told not to; this machine
@@ -36,6 +37,7 @@ class Completion:
     cached: bool = False
     error: Optional[str] = None
     attempts: int = 1  # requests sent: 1 + retries
+    error_kind: Optional[str] = None  # refused, auth, rate_limit, ... (lm.health.error_kind)
 
     @property
     def tokens(self) -> int:
@@ -74,7 +76,15 @@ class LM:
         self._client_lock = threading.Lock()
         self.timeout, self.retries, self.threads, self.backoff = timeout, retries, threads, backoff
         self.counter = CallCounter()
+        self.health = ModelHealth(model, self.where, api_key_env)
         self._identity: Optional[str] = None
+
+    @property
+    def where(self) -> str:
+        """The endpoint as users may see it: no credentials."""
+        if self.is_local:
+            return f"the embedded model {self.local_name}"
+        return redact_url(self.api_base) or f"{self.model}'s default endpoint"
 
     @property
     def is_local(self) -> bool:
@@ -137,6 +147,7 @@ class LM:
                                   cached=True)
         result = self._call_with_retries(request)
         self.counter.add(result)
+        self.health.note(result.error_kind)  # raises once retrying is pointless
         if self.cache is not None and result.error is None:
             self.cache.cache_put(key=cache_key, model_id=self.identity()[:200], text=result.text,
                                  prompt_tokens=result.prompt_tokens,
@@ -152,17 +163,19 @@ class LM:
         while True:
             try:
                 completion = self._call(request)
-                if completion.text == "" and not self.is_local:
-                    # A hosted API replying with no text at all is a fault to retry (a local
-                    # model at temperature 0 would only answer nothing again; whitespace is an
-                    # answer, if a poor one).
+                if completion.text == "" and not self.is_local and attempt < self.retries:
+                    # A hosted API replying with no text at all may be a glitch: ask again. The
+                    # same empty reply after every retry is the model's answer (at temperature
+                    # 0 a model that stops at once, e.g. on a stop sequence, always will): an
+                    # answer, scored as unparseable, not an error that would hold its key back.
                     raise EmptyCompletion("the API returned an empty completion")
                 return replace(completion, attempts=attempt + 1)
             except Exception as exc:  # litellm maps every provider's errors to its own classes
                 name = type(exc).__name__
                 if name not in _RETRYABLE or attempt >= self.retries:
-                    message = redact(str(exc).splitlines()[0][:300], self.secrets())
-                    return Completion("", error=f"{name}: {message}", attempts=attempt + 1)
+                    message = redact((str(exc).splitlines() or [""])[0][:300], self.secrets())
+                    return Completion("", error=f"{name}: {message}", attempts=attempt + 1,
+                                      error_kind=error_kind(exc))
                 time.sleep(self._delay(exc, attempt))
                 attempt += 1
 

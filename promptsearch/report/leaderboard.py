@@ -9,10 +9,13 @@ import pandas as pd
 
 from ..key import PromptKey
 
+# p_value compares a finalist with the seed prompt on test; p_holm corrects it for every finalist
+# so compared (the one shown): with k keys tested, one of them beats the seed by luck more often.
 RUN_COLUMNS = ["rank", "key_id", "key", "origin", "dev", "confirm", "test", "test_lo", "test_hi",
-               "delta", "p_value", "lm_calls", "tokens", "seconds", "errors", "unparseable"]
+               "delta", "p_value", "p_holm", "lm_calls", "tokens", "seconds", "errors",
+               "unparseable"]
 ALL_COLUMNS = ["task", "model", "strategy", "seed", "key_id", "dev", "test", "test_lo", "test_hi",
-               "delta", "p_value", "lm_calls", "tokens", "seconds", "date"]
+               "delta", "p_value", "p_holm", "finalists", "lm_calls", "tokens", "seconds", "date"]
 
 
 def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
@@ -75,5 +78,6 @@ def _summary(run: dict) -> dict:
             "seed": run["seed"], "key_id": winner["key_id"], "dev": winner["dev"],
             "test": winner["test"], "test_lo": winner["test_lo"], "test_hi": winner["test_hi"],
             "delta": winner["delta"], "p_value": winner["p_value"],
+            "p_holm": winner.get("p_holm"), "finalists": len(result["finalists"]),
             "lm_calls": spent.get("lm_calls"), "tokens": spent.get("tokens"),
             "seconds": spent.get("seconds"), "date": when.strftime("%Y-%m-%d %H:%M")}

@@ -8,8 +8,8 @@ import pandas as pd
 from rich.table import Table
 
 TEXT_COLUMNS = {"key", "key_id", "origin", "task", "model", "strategy", "date"}
-FOLDED = {"test_lo", "test_hi", "p_value", "unparseable"}  # shown inside another column
-HEADERS = {"test": "test [95% CI]", "delta": "Δ seed (p)", "errors": "err/unp",
+FOLDED = {"test_lo", "test_hi", "p_value", "p_holm", "unparseable"}  # shown inside another
+HEADERS = {"test": "test [95% CI]", "delta": "Δ seed (Holm p)", "errors": "err/unp",
            "lm_calls": "calls", "seconds": "s", "key_id": "key id"}
 
 
@@ -37,8 +37,9 @@ def _cell(column: str, record: dict) -> str:
         return "–"
     if column == "test" and not _missing(record.get("test_lo")):
         return f"{value:.2f} [{record['test_lo']:.2f}, {record['test_hi']:.2f}]"
-    if column == "delta":
-        p_value = record.get("p_value")
+    if column == "delta":  # runs recorded before Holm's correction show their plain p
+        p_value = record.get("p_holm")
+        p_value = record.get("p_value") if _missing(p_value) else p_value
         return f"{value:+.2f}" + ("" if _missing(p_value) else f" ({_p(p_value)})")
     if column == "errors" and "unparseable" in record:
         return f"{int(value)}/{int(record['unparseable'])}"

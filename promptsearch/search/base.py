@@ -20,8 +20,9 @@ class Candidate:
 
 
 def rankable(result) -> bool:
-    """A result that may be ranked: scored on the whole dev set, with at least one answer."""
-    return (result is not None and result.complete and result.score is not None
+    """A result that may be ranked: an answer on every dev example (a key short of answers
+    because calls failed is incomplete, never the winner, however well its answers scored)."""
+    return (result is not None and result.answered_all and result.score is not None
             and not result.pruned)
 
 

@@ -7,6 +7,7 @@ from typing import Optional
 
 from ..budget import BudgetMeter
 from ..evaluate import KeyScore
+from ..key import PromptKey
 from .base import Candidate, Strategy, rankable
 
 MAX_REPEATS = 50  # consecutive already-scored keys before a strategy is deemed converged
@@ -24,8 +25,12 @@ class TrialResult:
 class Observer:
     """Progress hooks; the CLI renders them, the library ignores them."""
 
+    def on_start(self, meter: BudgetMeter) -> None:
+        """The run's budget meter exists: spending and failed calls can be read live."""
+
     def on_phase(self, phase: str) -> None:
-        """A new phase began: 'proposing', 'searching', 'confirming', 'testing', 'done'."""
+        """A new phase began: 'proposing', 'searching', 'retrying', 'confirming', 'testing',
+        'done'."""
 
     def on_trial(self, result: TrialResult, meter: BudgetMeter) -> None:
         """A candidate was scored on dev."""
@@ -114,13 +119,50 @@ class ErrorRate:
                 f"{self.limit:g}")
 
 
+def candidate_status(result: KeyScore) -> str:
+    """pruned (racing stopped it), complete (rankable), incomplete (every example asked, some
+    calls failed), failed (every call failed), partial (the budget ran out part-way)."""
+    if result.pruned:
+        return "pruned"
+    if rankable(result):
+        return "complete"
+    if not result.complete:
+        return "partial"
+    return "failed" if result.score is None else "incomplete"
+
+
 def record_candidate(store, run_id: str, candidate: Candidate, result: KeyScore,
                      spent: Optional[dict] = None) -> None:
-    # A key whose every call failed is "failed": it has no score, so it is never ranked.
-    status = ("pruned" if result.pruned else "complete" if rankable(result)
-              else "failed" if result.complete else "partial")
     store.add_candidate(
         spent=spent, run_id=run_id, trial=candidate.trial, key_id=candidate.key.id,
-        origin=candidate.origin, status=status, dev_score=result.score,
-        examples=result.examples, errors=result.errors, unparseable=result.unparseable,
-        lm_calls=result.lm_calls, tokens=result.tokens, seconds=round(result.seconds, 3))
+        origin=candidate.origin, **_scored(result), lm_calls=result.lm_calls,
+        tokens=result.tokens, seconds=round(result.seconds, 3))
+
+
+def _scored(result: KeyScore) -> dict:
+    return {"status": candidate_status(result), "dev_score": result.score,
+            "examples": result.examples, "errors": result.errors,
+            "unparseable": result.unparseable}
+
+
+def retry_failed_calls(store, run_id: str, evaluator, dev, pool) -> dict:
+    """After the search: ask again the dev calls that failed (the API may be back), key by key,
+    and rank the keys that now have every answer. Stops at the first key whose failed calls
+    all fail again (the API is still down: asking on would only wait). Outside the budget: it
+    repeats no more calls than failed. Returns {"calls": asked, "completed": keys now
+    complete, "incomplete": keys still short of answers}."""
+    asked = completed = 0
+    waiting = [row for row in store.list_candidates(run_id)
+               if row["status"] in ("incomplete", "failed")]
+    for row in waiting:
+        key = PromptKey.from_dict(store.get_key(row["key_id"]))
+        result = evaluator.score(key, dev, "dev", meter=None)
+        asked += result.lm_calls
+        store.update_candidate(run_id, row["trial"], **_scored(result))
+        if rankable(result):
+            completed += 1
+            pool.add(Candidate(row["trial"], key, row["origin"]), result)
+        elif result.errors >= row["errors"]:
+            return {"calls": asked, "completed": completed,
+                    "incomplete": len(waiting) - completed}
+    return {"calls": asked, "completed": completed, "incomplete": len(waiting) - completed}
