@@ -31,10 +31,11 @@ from promptsearch.runner import execute, prepare
 from promptsearch.store import Store, default_url, evaluations
 
 from .fake_api import FakeAPI
-from .harness import markdown_table, write_rows
+from .harness import markdown_table, read_rows, write_rows
 from .strategies import configured
 
 COLUMNS = ["scenario", "fault", "injected", "retried", "recovered", "errors", "lost"]
+MODEL_COLUMN = "model_id"  # the fake API: model name @ api_base (in the CSV, not the table)
 SHARES = {"rate_limit": 0.06, "server_error": 0.06, "timeout": 0.03, "drop": 0.06,
           "garbage": 0.06, "empty": 0.06}
 RETRIES = 3
@@ -72,7 +73,9 @@ def scenario(folder: Path, persistent: bool, budget: int, key_env: str = "FAKE_A
         except ModelUnavailable:  # persistent: no key has every answer, so no winner
             result, run_id = None, store.list_runs()[-1]["id"]
     name = "persistent" if persistent else "transient"
-    return account(name, task, store, run_id, log), result, store
+    rows = account(name, task, store, run_id, log)
+    identity = prepare(task, None).lm.identity()
+    return [{**row, MODEL_COLUMN: identity} for row in rows], result, store
 
 
 def account(name: str, task, store, run_id: str, log: Path) -> list[dict]:
@@ -138,7 +141,8 @@ def refused(folder: Path, budget: int, persistent: bool, key_env: str = "FAKE_AP
     return {"scenario": "persistent" if persistent else "transient", "fault": "refused",
             "injected": counter.retried_calls, "retried": counter.retries,
             "recovered": counter.retried_calls - counter.errors, "errors": counter.errors,
-            "lost": _unrecorded(store, run_id, test_calls)}
+            "lost": _unrecorded(store, run_id, test_calls),
+            MODEL_COLUMN: prepared.lm.identity()}
 
 
 def _unrecorded(store, run_id: str, test_calls: int) -> int:
@@ -202,22 +206,30 @@ def main() -> None:
             rows += scenario(Path(scratch), persistent, args.budget)[0]
         with tempfile.TemporaryDirectory() as scratch:
             rows.append(refused(Path(scratch), args.budget, persistent))
-    write_rows(args.out / "faults.csv", rows, COLUMNS)
-    (args.out / "faults.md").write_text(
+    write_rows(args.out / "faults.csv", rows, COLUMNS + [MODEL_COLUMN])
+    (args.out / "faults.md").write_text(render(args.out / "faults.csv"), encoding="utf-8")
+    print(markdown_table(rows, COLUMNS))
+
+
+def render(csv_path: Path) -> str:
+    """faults.md, from faults.csv alone."""
+    rows = read_rows(csv_path)
+    return (
         "# Injected faults and what became of them (`python -m benchmarks.faults`)\n\n"
         "Counts are prompts (one model call each) whose first request met the fault; "
         f"the LM retries {RETRIES} times with backoff (Retry-After honoured). Transient: each "
         "faulty prompt fails once. Persistent: each fails every time, so it must end as an "
         "error counted on its key (never scored as a right or wrong answer), except an empty "
         "reply repeated after every retry, which is the model's answer (scored unparseable): "
-        "it counts as recovered. refused: "
+        "it counts as recovered. Failed dev calls are asked again once after the search, so "
+        "a persistent fault may be retried more than 3 times. refused: "
         f"nothing listens at the API's address — for {OUTAGE:g} s mid-run while the server "
-        "restarts (transient; retries wait longer, up to 2.8 s), or at all (persistent); "
-        "refused requests never reach the server, so that row is counted at the client "
-        "(calls whose first request failed; lost = evaluation calls without a recorded "
-        "row).\n\n"
+        "restarts (transient; retries wait longer, up to 2.8 s), or at all (persistent: the "
+        "run stops after the first three refused calls, exit 4); refused requests never reach "
+        "the server, so that row is counted at the client (calls whose first request failed; "
+        "lost = evaluation calls without a recorded row). Rows made at commit "
+        f"{', '.join(sorted({r['commit'][:12] for r in rows}))}.\n\n"
         + markdown_table(rows, COLUMNS))
-    print(markdown_table(rows, COLUMNS))
 
 
 if __name__ == "__main__":

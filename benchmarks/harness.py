@@ -1,11 +1,52 @@
 """Row-by-row, resumable benchmark tables: a CSV grows one finished run at a time, and a rerun
-skips the rows it already has."""
+skips the rows it already has.
+
+Every row records where it came from: the git commit of the code that made it (with "+dirty"
+when promptsearch/ or benchmarks/ had uncommitted changes: `python -m benchmarks.check` refuses
+such rows) and the exact command. Rows of model runs also carry the model's identity (the GGUF
+file's SHA-256, or model name + api_base: LM.identity()) in a `model_id` column.
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, Iterable
+
+REPO = Path(__file__).resolve().parents[1]
+PROVENANCE = ["commit", "command"]
+
+
+@functools.lru_cache(maxsize=1)
+def provenance() -> dict:
+    """This process's commit and command line (computed once: the code cannot change under a
+    running benchmark)."""
+    return {"commit": current_commit(), "command": _command()}
+
+
+def current_commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "promptsearch",
+                    "benchmarks")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def _command() -> str:
+    script = Path(sys.argv[0]).resolve()
+    try:
+        module = ".".join(script.relative_to(REPO).with_suffix("").parts)
+    except ValueError:  # not run from this repository (a test calling main() directly)
+        module = script.name
+    return " ".join(["python -m", module, *sys.argv[1:]])
 
 
 def done_keys(path: Path, key_columns: Iterable[str]) -> set[tuple]:
@@ -17,8 +58,18 @@ def done_keys(path: Path, key_columns: Iterable[str]) -> set[tuple]:
 
 
 def append_row(path: Path, row: dict, columns: list[str]) -> None:
+    """Append `row`, with this process's commit and command unless the row brings its own."""
+    columns = columns + [c for c in PROVENANCE if c not in columns]
+    row = {**provenance(), **{k: v for k, v in row.items() if v is not None or k not in
+                              PROVENANCE}}
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
+    if not new:
+        with path.open(newline="") as handle:
+            header = next(csv.reader(handle), [])
+        if header != columns:
+            raise SystemExit(f"{path}: its columns are not this benchmark's ({', '.join(columns)})"
+                             f" (fix: move it to results/archive/ and run again)")
     with path.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         if new:

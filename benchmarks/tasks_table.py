@@ -2,8 +2,10 @@
 
     python -m benchmarks.tasks_table [--tasks sentiment sum ...] [--out results]
 
-Writes results/tasks.csv and results/tasks.md row by row; a task already in the CSV with the same
-config hash is skipped, so an interrupted benchmark resumes where it stopped.
+Writes results/tasks.csv row by row (a task already in the CSV with the same config hash is
+skipped, so an interrupted benchmark resumes where it stopped), then results/tasks.md from the
+CSV alone (render(), which `python -m benchmarks.check` reruns) and results/report.html, the
+HTML report of the runs' store (results/bench/promptsearch.db).
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from promptsearch import run
 from promptsearch.api import open_store
 from promptsearch.config import load_task
 from promptsearch.data import load_dataset
-from promptsearch.runner import run_id_prefix
+from promptsearch.report.html import write_report
+from promptsearch.runner import prepare, run_id_prefix
 
 from .harness import append_row, done_keys, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
 COLUMNS = ["task", "config", "seed_test", "seed_lo", "seed_hi", "winner_test", "winner_lo",
-           "winner_hi", "delta", "p_value", "lm_calls", "proposer_calls", "model_calls",
-           "test_calls", "seconds", "winner_key"]
+           "winner_hi", "delta", "p_value", "p_holm", "finalists", "lm_calls", "proposer_calls",
+           "model_calls", "test_calls", "seconds", "winner_key", "model_id"]
 
 
 def main() -> None:
@@ -40,10 +43,12 @@ def main() -> None:
         if (name, config) in done:
             continue
         started = time.monotonic()
-        result = run(task, store=store, results_dir=args.out / "bench")
-        append_row(csv_path, _row(name, config, result, time.monotonic() - started), COLUMNS)
+        result = run(task, store=store, results_dir=args.out / "bench", promote="always")
+        row = _row(name, config, result, time.monotonic() - started)
+        append_row(csv_path, {**row, "model_id": prepare(task, None).lm.identity()}, COLUMNS)
         print(f"{name}: done in {time.monotonic() - started:.0f} s", flush=True)
-    _write_markdown(csv_path, args.out / "tasks.md")
+    (args.out / "tasks.md").write_text(render(csv_path), encoding="utf-8")
+    write_report(store, args.out / "report.html", args.tasks)  # = promptsearch report
 
 
 def _row(name: str, config: str, result, seconds: float) -> dict:
@@ -53,27 +58,34 @@ def _row(name: str, config: str, result, seconds: float) -> dict:
     return {"task": name, "config": config, "seed_test": seed["test"], "seed_lo": seed["test_lo"],
             "seed_hi": seed["test_hi"], "winner_test": winner["test"],
             "winner_lo": winner["test_lo"], "winner_hi": winner["test_hi"],
-            "delta": winner["delta"], "p_value": winner["p_value"],
-            "lm_calls": spent["lm_calls"], "proposer_calls": spent["proposer_calls"],
+            "delta": winner["delta"], "p_value": winner["p_value"], "p_holm": winner["p_holm"],
+            "finalists": len(result.finalists), "lm_calls": spent["lm_calls"], "proposer_calls": spent["proposer_calls"],
             "model_calls": spent["model_calls"], "test_calls": spent["test_calls"],
             "seconds": round(seconds, 1), "winner_key": result.lock["key_id"]}
 
 
-def _write_markdown(csv_path: Path, md_path: Path) -> None:
+def render(csv_path: Path) -> str:
+    """tasks.md, from tasks.csv alone."""
     rows = read_rows(csv_path)
+    commits = sorted({r["commit"][:12] for r in rows})
     lines = ["# Seed prompt vs searched winner (gemma-3-270m, test set)", "",
              "`python -m benchmarks.tasks_table` · budget 800 LM calls, dev_size 30, seed 0, "
-             "strategy tpe · 95% bootstrap CIs · p: paired permutation test vs the seed prompt", "",
-             "| task | seed test [CI] | winner test [CI] | Δ | p | search calls (proposer) | "
-             "model calls | test calls | seconds |", "|---|---|---|---|---|---|---|---|---|"]
+             "strategy tpe · 95% intervals with the task's metric (Wilson for 0/1 scores) · "
+             "Δ and p: paired permutation test of the winner against the seed prompt on the same "
+             "test examples; Holm p: corrected for the finalists compared with the seed · "
+             f"rows made at commit {', '.join(commits)}", "",
+             "| task | seed test [CI] | winner test [CI] | Δ | p | Holm p (finalists) | "
+             "search calls (proposer) | model calls | test calls | seconds |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        f = {k: float(r[k]) for k in COLUMNS[2:10]}
+        f = {k: float(r[k]) for k in COLUMNS[2:11]}
         lines.append(
             f"| {r['task']} | {f['seed_test']:.2f} [{f['seed_lo']:.2f}, {f['seed_hi']:.2f}] | "
             f"{f['winner_test']:.2f} [{f['winner_lo']:.2f}, {f['winner_hi']:.2f}] | "
-            f"{f['delta']:+.2f} | {f['p_value']:.3f} | {r['lm_calls']} ({r['proposer_calls']}) | "
-            f"{r['model_calls']} | {r['test_calls']} | {float(r['seconds']):.0f} |")
-    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            f"{f['delta']:+.2f} | {f['p_value']:.3f} | {f['p_holm']:.3f} ({r['finalists']}) | "
+            f"{r['lm_calls']} ({r['proposer_calls']}) | {r['model_calls']} | "
+            f"{r['test_calls']} | {float(r['seconds']):.0f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -302,3 +302,54 @@ def test_transfer_prior_learns_only_from_the_other_tasks():
     assert [key["n_demos"] for key in ranked(keys["c"], prior)] == [8, 0]
     flipped = {**keys, "c": [_key("c", 0, "random", 0.0), _key("c", 8, "retrieved", 1.0)]}
     assert fit_prior(flipped, leave_out="c") == prior
+
+
+def _faults_rows(commit: str) -> list[dict]:
+    return [{"scenario": "transient", "fault": kind, "injected": 3, "retried": 3,
+             "recovered": 3, "errors": 0, "lost": 0, "model_id": "text-completion-openai/fake",
+             "commit": commit, "command": "python -m benchmarks.faults"}
+            for kind in ("rate_limit", "drop")]
+
+
+def test_check_regenerates_each_table_from_its_csv_and_refuses_rows_without_a_commit(tmp_path):
+    from benchmarks import check, faults
+    from benchmarks.harness import REPO, write_rows
+
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    columns = faults.COLUMNS + ["model_id", "commit", "command"]
+    write_rows(tmp_path / "faults.csv", _faults_rows(head), columns)
+    (tmp_path / "faults.md").write_text(faults.render(tmp_path / "faults.csv"))
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archive" / "old.md").write_text("| made | by hand |\n")  # archived: not checked
+    assert check.problems(tmp_path) == []
+
+    table = (tmp_path / "faults.md").read_text()
+    (tmp_path / "faults.md").write_text(table.replace("| 3 |", "| 4 |", 1))  # edited by hand
+    (tmp_path / "notes.md").write_text("# made by nothing\n")
+    write_rows(tmp_path / "faults.csv", _faults_rows(head) + _faults_rows(head + "+dirty")
+               + _faults_rows("0" * 40), columns)
+    found = check.problems(tmp_path)
+    assert any("faults.md: differs from what its CSV renders" in line for line in found)
+    assert any("notes.md: no benchmark regenerates it" in line for line in found)
+    assert sorted(line.split(": ")[0].rsplit(":", 1)[1] for line in found
+                  if "names no commit" in line) == ["4", "5", "6", "7"]  # dirty and unknown
+
+
+def test_the_committed_results_regenerate_and_name_their_commits():
+    from benchmarks import check
+    from benchmarks.harness import REPO
+
+    assert check.problems(REPO / "results") == []
+
+
+def test_benchmark_rows_record_the_commit_and_command_that_made_them(tmp_path):
+    from benchmarks.harness import append_row, current_commit
+
+    append_row(tmp_path / "t.csv", {"task": "x"}, ["task"])
+    with (tmp_path / "t.csv").open() as handle:
+        row = next(csv.DictReader(handle))
+    assert row["commit"] == current_commit() and len(row["commit"].split("+")[0]) == 40
+    assert row["command"].startswith("python -m ")
+    with pytest.raises(SystemExit, match="its columns are not this benchmark's"):
+        append_row(tmp_path / "t.csv", {"task": "y"}, ["task", "other"])
