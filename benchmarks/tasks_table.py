@@ -21,7 +21,7 @@ from promptsearch.data import load_dataset
 from promptsearch.report.html import write_report
 from promptsearch.runner import prepare, run_id_prefix
 
-from .harness import append_row, done_keys, read_rows
+from .harness import append_row, done_keys, provenance, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
 COLUMNS = ["task", "config", "seed_test", "seed_lo", "seed_hi", "winner_test", "winner_lo",
@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", default=sorted(p.stem for p in TASKS.glob("*.yaml")))
     parser.add_argument("--out", default="results", type=Path)
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the hour-long run (edits meanwhile don't count)
     csv_path = args.out / "tasks.csv"
     done = done_keys(csv_path, ("task", "config"))
     store = open_store(args.out / "bench")
