@@ -151,6 +151,25 @@ search:
 """)
 
 
+def remote_sentiment_task(folder: Path, *, name: str, api_base: str, dev_size: int,
+                          test_size: int, budget: int, lm: str,
+                          model: str = "text-completion-openai/fake", search: str = "") -> Path:
+    """The bundled sentiment data as a completion task served over HTTP at `api_base` (the fake
+    API, or llama_cpp.server); `lm` holds the task's lm: settings, `search` extra ones."""
+    path = folder / "task.yaml"
+    path.write_text(f"""\
+name: {name}
+data: {{train: {DATA}/sentiment/train.jsonl, test: {DATA}/sentiment/test.jsonl,
+       dev_size: {dev_size}, test_size: {test_size}}}
+model: {model}
+prompt: {{seeds: ["Is the review positive or negative?"], labels: [positive, negative],
+         style: completion}}
+search: {{strategy: random, seed: 0, budget: {{lm_calls: {budget}}}{search}}}
+lm: {{api_base: "{api_base}", {lm}}}
+""")
+    return path
+
+
 POSTGRES = os.environ.get("PS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 

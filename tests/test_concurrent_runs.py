@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.fake_api import FakeAPI
-from conftest import DATA, child_env, cli
+from conftest import child_env, cli, remote_sentiment_task
 from promptsearch.store import Store, default_url
 
 DEV_SIZE = 10
@@ -15,18 +15,9 @@ BUDGET = 60
 
 
 def _task(folder: Path, api_base: str) -> Path:
-    path = folder / "task.yaml"
-    path.write_text(f"""\
-name: twice
-data: {{train: {DATA}/sentiment/train.jsonl, test: {DATA}/sentiment/test.jsonl,
-       dev_size: {DEV_SIZE}, test_size: 10}}
-model: text-completion-openai/fake
-prompt: {{seeds: ["Is the review positive or negative?"], labels: [positive, negative],
-         style: completion}}
-search: {{strategy: random, seed: 0, budget: {{lm_calls: {BUDGET}}}}}
-lm: {{api_base: "{api_base}", api_key_env: FAKE_API_KEY, concurrency: 1}}
-""")
-    return path
+    return remote_sentiment_task(folder, name="twice", api_base=api_base, dev_size=DEV_SIZE,
+                                 test_size=10, budget=BUDGET,
+                                 lm="api_key_env: FAKE_API_KEY, concurrency: 1")
 
 
 def _run_twice_at_once(tmp_path: Path, storage: list[str]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, child_env, cli
+from conftest import child_env, cli, remote_sentiment_task
 from promptsearch.errors import EXIT_MODEL_UNAVAILABLE
 from promptsearch.lm.client import LOCAL_MODELS
 from promptsearch.store import Store, default_url
@@ -57,18 +57,10 @@ def _free_port() -> int:
 
 
 def _task(folder: Path, base_url: str) -> Path:
-    path = folder / "task.yaml"
-    path.write_text(f"""\
-name: served
-data: {{train: {DATA}/sentiment/train.jsonl, test: {DATA}/sentiment/test.jsonl,
-       dev_size: {DEV_SIZE}, test_size: 8}}
-model: text-completion-openai/gemma-3-270m
-prompt: {{seeds: ["Is the review positive or negative?"], labels: [positive, negative],
-         style: completion}}
-search: {{strategy: random, seed: 0, budget: {{lm_calls: 36}}, finalists: 1}}
-lm: {{api_base: "{base_url}", timeout: 30, retries: 1, backoff: 0.5, concurrency: 1}}
-""")
-    return path
+    return remote_sentiment_task(
+        folder, name="served", api_base=base_url, dev_size=DEV_SIZE, test_size=8, budget=36,
+        model="text-completion-openai/gemma-3-270m", search=", finalists: 1",
+        lm="timeout: 30, retries: 1, backoff: 0.5, concurrency: 1")
 
 
 def _candidates(results: Path) -> list[dict]:

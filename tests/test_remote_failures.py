@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.fake_api import FakeAPI
-from conftest import DATA
+from conftest import remote_sentiment_task
 from promptsearch.cli import main
 from promptsearch.errors import EXIT_MODEL_UNAVAILABLE
 from promptsearch.store import Store, default_url
@@ -27,19 +27,10 @@ def fake_key(monkeypatch):
 
 def _task(folder: Path, api_base: str, budget: int = 60, retries: int = 0,
           backoff: float = 0.01, concurrency: int = 2) -> Path:
-    path = folder / "task.yaml"
-    path.write_text(f"""\
-name: remote
-data: {{train: {DATA}/sentiment/train.jsonl, test: {DATA}/sentiment/test.jsonl,
-       dev_size: {DEV_SIZE}, test_size: 20}}
-model: text-completion-openai/fake
-prompt: {{seeds: ["Is the review positive or negative?"], labels: [positive, negative],
-         style: completion}}
-search: {{strategy: random, seed: 0, budget: {{lm_calls: {budget}}}}}
-lm: {{api_base: "{api_base}", api_key_env: FAKE_API_KEY, timeout: 2, retries: {retries},
-     backoff: {backoff}, concurrency: {concurrency}}}
-""")
-    return path
+    return remote_sentiment_task(
+        folder, name="remote", api_base=api_base, dev_size=DEV_SIZE, test_size=20,
+        budget=budget, lm=f"api_key_env: FAKE_API_KEY, timeout: 2, retries: {retries}, "
+                          f"backoff: {backoff}, concurrency: {concurrency}")
 
 
 def _free_port() -> int:
