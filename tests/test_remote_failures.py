@@ -136,3 +136,20 @@ def _wait_until_listening(base_url: str, limit: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"the fake API did not come back within {limit} s")
+
+
+def test_the_progress_line_counts_failed_calls_live_with_the_last_kind():
+    from promptsearch.budget import BudgetMeter
+    from promptsearch.commands import LiveErrors
+    from promptsearch.lm.health import ModelHealth
+
+    health = ModelHealth("openai/x", "http://127.0.0.1:1/v1")
+    meter = BudgetMeter(errors_before={"timeout": 2})  # a resumed run's earlier failures
+    meter.watch(health)
+    line = "best dev 0.5{errors}"
+    health.note(None)  # answered: refusals after an answer are an outage, not fatal
+    for kind in ("refused", "refused", "refused", "rate_limit"):
+        health.note(kind)
+    assert line.format(errors=LiveErrors(meter)) == \
+        "best dev 0.5 · [red]6 errors[/] (last: rate_limit)"
+    assert line.format(errors=LiveErrors(None)) == "best dev 0.5"
