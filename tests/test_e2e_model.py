@@ -72,7 +72,9 @@ def test_second_run_is_served_from_the_cache(searched):
     work, lock, _ = searched
     again = _cli("run", "task.yaml", "--quiet", cwd=work)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "does not beat version 1" in again.stdout  # the same winner: no new version
+    said = " ".join(again.stdout.split())
+    assert "is not a new version; version 1" in said  # the same winner: no new version
+    assert "Δ +0.000 over version 1" in said and "not significant" in said
     runs = open_store(work / "results").list_runs("letters")
     second = runs[-1]
     assert second["id"] != lock["run_id"] and second["result"]["winner"] == lock["key_id"]
