@@ -64,7 +64,9 @@ class Verdict:
         """How the verdict was reached, for the report."""
         if self.paired is None:
             return "new score vs recorded CI low"
-        return f"paired on {self.paired.examples} examples, one-sided p={self.paired.p_value:.3f}"
+        p_value = self.paired.p_value
+        shown = "p<0.001" if p_value < 0.001 else f"p={p_value:.3f}"
+        return f"paired on {self.paired.examples} examples, one-sided {shown}"
 
 
 def lock_files(results_dir: Path, tasks: list[str]) -> list[Path]:

@@ -61,3 +61,20 @@ def test_two_runs_of_one_config_on_one_postgres_store_lose_nothing(tmp_path, dat
         _assert_nothing_lost(store)
     finally:
         store.dispose()
+
+
+def test_a_run_number_taken_between_the_read_and_the_insert_is_not_shared(upper_task,
+                                                                          tmp_path):
+    """The race made deterministic: the list of runs is read (empty) before another process
+    inserts run 1; this process must then take run 2, not join run 1 unknowingly."""
+    from promptsearch.config import load_task
+    from promptsearch.runner import open_new_or_latest_run, prepare, run_id_prefix
+
+    prepared = prepare(load_task(upper_task), None)
+    store = Store(default_url(tmp_path / "results"))
+    prefix = run_id_prefix(prepared.task, prepared.dataset.hash)
+    stale = store.list_runs(prepared.task.name)  # read before the other process inserts
+    store.create_run(id=f"{prefix}-1", task="upper", model="m", strategy="tpe", seed=3,
+                     config={}, dataset_hash="h")  # the other process's run
+    store.list_runs = lambda task=None: stale
+    assert open_new_or_latest_run(store, prepared, resume=False) == f"{prefix}-2"
