@@ -123,7 +123,7 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
             observer: Optional[Observer] = None, concurrency: Optional[int] = None,
             promote: str = "significant") -> RunResult:
     """Search, then finalize. `promote`: when the winner becomes a new version (versions.py)."""
-    task, config = prepared.task, prepared.task.config
+    config = prepared.task.config
     observer = observer or Observer()
     run_id = open_new_or_latest_run(store, prepared, resume)
     meter = _meter(config, store.get_run(run_id) if resume else None)
@@ -176,7 +176,8 @@ def _search_and_finalize(prepared, store, results_dir, run_id, evaluator, contex
         observer.on_phase("retrying")
         retried = retry_failed_calls(store, run_id, evaluator, dataset.dev, context.pool)
         meter.spent.error_retry_calls += retried["calls"]
-        meter.spent.incomplete_keys = retried["incomplete"]
+    meter.spent.incomplete_keys = sum(c["status"] in ("incomplete", "failed")
+                                      for c in store.list_candidates(run_id))
     confirmed = _confirm(prepared, store, evaluator, run_id, checks, meter, stopped, observer)
     observer.on_phase("testing")
     return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer,
@@ -220,7 +221,7 @@ def _meter(config, previous_run: Optional[dict]) -> BudgetMeter:
                         tokens=budget.tokens)
     if previous_run:  # resuming: what the earlier session spent still counts
         spent = previous_run.get("spent") or {}
-        for name in ("lm_calls", "tokens", "trials", "racing_saved"):
+        for name in ("lm_calls", "tokens", "trials", "racing_saved", "error_retry_calls"):
             setattr(meter.spent, name, int(spent.get(name, 0)))
         # Strategy set-up is deterministic and replays its proposer (and DSPy) calls, taking them
         # from the budget again: so they are not carried over here.

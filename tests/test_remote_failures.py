@@ -111,7 +111,7 @@ def test_a_long_outage_stops_the_run_and_resume_repeats_no_answered_call(tmp_pat
         first = _run(task, results, "--max-error-rate", "0.2")
         err = " ".join(capsys.readouterr().err.split())
         assert first == EXIT_MODEL_UNAVAILABLE, err
-        assert f"error rate" in err and api.base_url in err and "last error: refused" in err
+        assert "error rate" in err and api.base_url in err and "last error: refused" in err
         assert not (results / "remote" / "best.json").exists()
         _wait_until_listening(api.base_url)
         second = _run(task, results, "--resume", "--max-error-rate", "0.2")
