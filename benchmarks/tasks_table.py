@@ -4,8 +4,9 @@
 
 Writes results/tasks.csv row by row (a task already in the CSV with the same config hash is
 skipped, so an interrupted benchmark resumes where it stopped), then results/tasks.md from the
-CSV alone (render(), which `python -m benchmarks.check` reruns) and results/report.html, the
-HTML report of the runs' store (results/bench/promptsearch.db).
+CSV alone (render(), which `python -m benchmarks.check` reruns), and results/report.html: what
+it shows of the runs' store (results/bench, not committed) is exported to results/report_data/
+and the page is rendered from those CSVs (`python -m benchmarks.report_data` renders it again).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from promptsearch import run
 from promptsearch.api import open_store
 from promptsearch.config import load_task
 from promptsearch.data import load_dataset
-from promptsearch.report.html import write_report
 from promptsearch.runner import prepare, run_id_prefix
 
+from . import report_data
 from .harness import append_row, done_keys, provenance, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
@@ -49,7 +50,8 @@ def main() -> None:
         append_row(csv_path, {**row, "model_id": prepare(task, None).lm.identity()}, COLUMNS)
         print(f"{name}: done in {time.monotonic() - started:.0f} s", flush=True)
     (args.out / "tasks.md").write_text(render(csv_path), encoding="utf-8")
-    write_report(store, args.out / "report.html", args.tasks)  # = promptsearch report
+    report_data.export(store, args.out)  # what report.html shows, as committed CSVs
+    report_data.render(args.out)
 
 
 def _row(name: str, config: str, result, seconds: float) -> dict:

@@ -355,3 +355,24 @@ def test_benchmark_rows_record_the_commit_and_command_that_made_them(tmp_path):
     assert row["command"].startswith("python -m ")
     with pytest.raises(SystemExit, match="its columns are not this benchmark's"):
         append_row(tmp_path / "t.csv", {"task": "y"}, ["task", "other"])
+
+
+def test_the_report_renders_the_same_from_the_exported_csvs_as_from_the_store(
+        upper_task, fake_model, tmp_path):
+    from benchmarks import report_data
+    from promptsearch import run
+    from promptsearch.api import open_store
+    from promptsearch.report.html import write_report
+
+    store = open_store(tmp_path / "bench")
+    run(upper_task, store=store, results_dir=tmp_path / "bench")
+    direct = write_report(store, tmp_path / "direct.html").read_text()
+    report_data.export(store, tmp_path)
+    rebuilt = report_data.render(tmp_path).read_text()
+
+    def without_date(html: str) -> list[str]:  # the page says when it was made
+        return [line for line in html.splitlines() if "generated" not in line.lower()]
+
+    assert without_date(rebuilt) == without_date(direct)
+    assert "confusion" in rebuilt or "best dev score" in rebuilt
+    assert (tmp_path / "report_data" / "evaluations.csv").exists()
