@@ -3,8 +3,8 @@
     python -m benchmarks.report_data [--out results] [--export]
 
 results/report.html shows each task's latest run of `python -m benchmarks.tasks_table`: its
-leaderboard row, its candidates (the best-dev curve), the keys they scored and the finalists'
-test answers (prompt length, confusion matrix). tasks_table exports exactly that from its store
+leaderboard row, its candidates (the best-dev curve), and its finalists' keys and test answers
+(prompt length, confusion matrix, the winner against the seed). tasks_table exports exactly that from its store
 (results/bench, run-time state that is never committed) to results/report_data/*.csv; this
 command loads those CSVs into a scratch SQLite store and writes results/report.html with the code
 of `promptsearch report`. `--export` first exports again from results/bench.
@@ -34,8 +34,8 @@ def export(store, out: Path) -> None:
     """What the report shows of each task's latest run, as one CSV per store table."""
     chosen = latest_runs(store)
     scored = [c for run in chosen for c in store.list_candidates(run["id"])]
-    key_rows = [{"id": key_id, "body": store.get_key(key_id)}
-                for key_id in sorted({c["key_id"] for c in scored})]
+    finalists = sorted({row["key_id"] for run in chosen for row in run["result"]["finalists"]})
+    key_rows = [{"id": key_id, "body": store.get_key(key_id)} for key_id in finalists]
     tested = [row for run in chosen for finalist in run["result"]["finalists"]
               for row in store.get_evaluations(run["id"], finalist["key_id"], "test").values()]
     for name, rows in (("runs", chosen), ("candidates", scored), ("keys", key_rows),
