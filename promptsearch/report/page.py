@@ -25,9 +25,10 @@ pre { background: #f7f7f7; padding: 10px; white-space: pre-wrap; font-size: 12px
 </head>
 <body>
 <h1>promptsearch report</h1>
-<p class="meta">Generated {{ created }}. Scores are fractions of examples right (0–1); test
-scores carry a 95% bootstrap interval; Δ seed is the paired difference from the seed prompt
-with a permutation-test p-value.</p>
+<p class="meta">Generated {{ created }}. Scores are in 0–1, with the task's metric; test
+scores carry a 95% interval (Wilson's for a share of right answers, BCa otherwise); Δ seed is
+the paired difference from the seed prompt on the same test examples, with a permutation-test
+p-value corrected (Holm) for the finalists compared with the seed.</p>
 <h2>Leaderboard</h2>
 {{ board }}
 {% for s in sections %}
