@@ -220,10 +220,14 @@ class SharedRun:
             time.sleep(0.2)
 
     def _alive(self, conn, worker_id: str) -> bool:
+        """For the set-up only: its owner counts as dead at twice the usual lateness. Taking
+        over a set-up that is still running repeats every proposer call it has not cached yet,
+        and at start-up, with every worker loading at once, a live owner's beat can be late."""
         row = conn.execute(select(workers).where(workers.c.run_id == self.run_id,
                                                  workers.c.worker_id == worker_id)).mappings()
         found = row.first()
-        return found is not None and found["state"] == "live" and not _late(found, time.time())
+        return found is not None and found["state"] == "live" and not _late(
+            found, time.time(), 2 * MISSED_HEARTBEATS)
 
     def charge_setup(self, worker_id: str, calls: int) -> bool:
         """Charge the strategy's set-up calls to the run once: every worker makes the same
@@ -316,8 +320,8 @@ def _same(column, value):
     return column.is_(None) if value is None else column == value
 
 
-def _late(row, now: float) -> bool:
-    return now - row["heartbeat_at"] > MISSED_HEARTBEATS * row["heartbeat_s"]
+def _late(row, now: float, beats: int = MISSED_HEARTBEATS) -> bool:
+    return now - row["heartbeat_at"] > beats * row["heartbeat_s"]
 
 
 class Heartbeat:
