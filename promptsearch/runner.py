@@ -20,7 +20,8 @@ from .metrics import Metric, get_metric
 from .key import PromptKey
 from .search import STRATEGIES, Candidate, Context
 from .search.base import RecordedTrial
-from .search.loop import ERROR_RATE_STOP, Observer, optimize, retry_failed_calls
+from .search.loop import (ERROR_RATE_STOP, Observer, incomplete_keys, optimize,
+                          retry_failed_calls)
 from .search.racing import make_scorer
 from .search.space import SearchSpace
 from .store import Store
@@ -174,10 +175,9 @@ def _search_and_finalize(prepared, store, results_dir, run_id, evaluator, contex
                                "(nothing recorded is lost)")
     if stopped != "interrupted":
         observer.on_phase("retrying")
-        retried = retry_failed_calls(store, run_id, evaluator, dataset.dev, context.pool)
-        meter.spent.error_retry_calls += retried["calls"]
-    meter.spent.incomplete_keys = sum(c["status"] in ("incomplete", "failed")
-                                      for c in store.list_candidates(run_id))
+        meter.spent.error_retry_calls += retry_failed_calls(store, run_id, evaluator,
+                                                            dataset.dev, context.pool)
+    meter.spent.incomplete_keys = incomplete_keys(store, run_id)
     confirmed = _confirm(prepared, store, evaluator, run_id, checks, meter, stopped, observer)
     observer.on_phase("testing")
     return finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer,

@@ -26,7 +26,8 @@ from .key import PromptKey
 from .runner import Prepared, RunResult, run_id_prefix
 from .search import STRATEGIES, Candidate, Context
 from .search.base import Pool
-from .search.loop import Observer, SearchLoop, record_candidate, retry_failed_calls
+from .search.loop import (Observer, SearchLoop, incomplete_keys, record_candidate,
+                          retry_failed_calls)
 from .search.racing import make_scorer
 from .shared_run import DECLARED_DEAD, SharedRun, Heartbeat, Turn
 from .store import Store
@@ -329,9 +330,9 @@ def coordinate(prepared: Prepared, store: Store, results_dir: Path, *,
     meter = _run_totals(shared_run)
     meter.watch(prepared.lm.health, prepared.proposer.health)
     observer.on_phase("retrying")  # the workers' failed dev calls, asked again
-    retried = retry_failed_calls(store, run_id, evaluator, prepared.dataset.dev, Pool())
-    meter.spent.error_retry_calls, meter.spent.incomplete_keys = (retried["calls"],
-                                                                  retried["incomplete"])
+    meter.spent.error_retry_calls = retry_failed_calls(store, run_id, evaluator,
+                                                       prepared.dataset.dev, Pool())
+    meter.spent.incomplete_keys = incomplete_keys(store, run_id)
     observer.on_phase("testing")
     result = finalize(prepared, store, results_dir, run_id, evaluator, meter, stopped, observer,
                       promote=promote)

@@ -145,24 +145,26 @@ def _scored(result: KeyScore) -> dict:
             "unparseable": result.unparseable}
 
 
-def retry_failed_calls(store, run_id: str, evaluator, dev, pool) -> dict:
+def retry_failed_calls(store, run_id: str, evaluator, dev, pool) -> int:
     """After the search: ask again the dev calls that failed (the API may be back), key by key,
     and rank the keys that now have every answer. Stops at the first key whose failed calls
     all fail again (the API is still down: asking on would only wait). Outside the budget: it
-    repeats no more calls than failed. Returns {"calls": asked, "completed": keys now
-    complete, "incomplete": keys still short of answers}."""
-    asked = completed = 0
-    waiting = [row for row in store.list_candidates(run_id)
-               if row["status"] in ("incomplete", "failed")]
-    for row in waiting:
+    repeats no more calls than failed. Returns the calls asked."""
+    asked = 0
+    for row in store.list_candidates(run_id):
+        if row["status"] not in ("incomplete", "failed"):
+            continue
         key = PromptKey.from_dict(store.get_key(row["key_id"]))
         result = evaluator.score(key, dev, "dev", meter=None)
         asked += result.lm_calls
         store.update_candidate(run_id, row["trial"], **_scored(result))
         if rankable(result):
-            completed += 1
             pool.add(Candidate(row["trial"], key, row["origin"]), result)
         elif result.errors >= row["errors"]:
-            return {"calls": asked, "completed": completed,
-                    "incomplete": len(waiting) - completed}
-    return {"calls": asked, "completed": completed, "incomplete": len(waiting) - completed}
+            break
+    return asked
+
+
+def incomplete_keys(store, run_id: str) -> int:
+    """Candidates still short of an answer (never ranked)."""
+    return sum(c["status"] in ("incomplete", "failed") for c in store.list_candidates(run_id))
