@@ -35,11 +35,14 @@ postgres:
 demo: setup
 	$(BIN)/promptsearch run $(DEMO_TASK)
 
+# The whole suite (what CI runs), with the 15 slowest tests named at the end.
 test: setup browser postgres
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
-test-fast: setup postgres
-	$(BIN)/python -m pytest -q -m "not model and not browser"
+# For every change: no model, no browser, no PostgreSQL, no multi-process runs (a few minutes).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not model and not browser and not postgres and not slow" \
+		--durations=10
 
 clean:
 	rm -rf $(VENV) results/promptsearch.db* results/*/best.json

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from promptsearch import run
 from promptsearch.api import open_store
-from promptsearch.data import load_dataset
-from promptsearch.evaluate import Evaluator
-from promptsearch.runner import prepare
-from promptsearch.stats import score_interval
+from promptsearch.task.data import load_dataset
+from promptsearch.evaluation.evaluate import Evaluator
+from promptsearch.pipeline.prepare import prepare
+from promptsearch.core.stats import score_interval
 
 from .compare_dspy import run_dspy
 from .compare_report import best_dspy, write_curves_page, write_summary

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 
-from promptsearch.budget import BudgetMeter
-from promptsearch.runner import prepare
+from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.pipeline.prepare import prepare
 from promptsearch.search.base import Context
-from promptsearch.search.dspy_strategies import dspy_strategy, score_program
-from promptsearch.stats import Answers, score_interval
+from promptsearch.search.strategies.dspy import dspy_strategy, score_program
+from promptsearch.core.stats import Answers, score_interval
 
 
 def run_dspy(task, optimizer: str, budget: int, threads: int) -> tuple[dict, list[tuple]]:

@@ -13,11 +13,11 @@ import argparse
 from pathlib import Path
 
 from promptsearch.api import evaluate, open_store
-from promptsearch.config import load_task
-from promptsearch.runner import prepare
+from promptsearch.task.config import load_task
+from promptsearch.pipeline.prepare import prepare
 from promptsearch.search.space import Point
-from promptsearch.evaluate import paired_answers
-from promptsearch.stats import compare as compare_answers, score_interval
+from promptsearch.evaluation.evaluate import paired_answers
+from promptsearch.core.stats import compare as compare_answers, score_interval
 
 from .harness import append_row, done_keys, markdown_table, read_rows
 

@@ -26,9 +26,10 @@ from sqlalchemy import select
 
 from promptsearch import run
 from promptsearch.errors import ModelUnavailable, PromptsearchError
-from promptsearch.key import PromptKey
-from promptsearch.runner import execute, prepare
-from promptsearch.store import Store, default_url, evaluations
+from promptsearch.core.key import PromptKey
+from promptsearch.pipeline.runner import execute
+from promptsearch.pipeline.prepare import prepare
+from promptsearch.storage.store import Store, default_url, evaluations
 
 from .fake_api import FakeAPI
 from .harness import markdown_table, read_rows, write_rows

@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Float, Integer, insert
 from promptsearch.api import open_store
 from promptsearch.report.html import write_report
 from promptsearch.report.leaderboard import latest_runs
-from promptsearch.store import Store, candidates, evaluations, keys, runs
+from promptsearch.storage.store import Store, candidates, evaluations, keys, runs
 
 from .harness import read_rows, write_rows
 

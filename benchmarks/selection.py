@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from promptsearch.api import open_store
-from promptsearch.evaluate import Evaluator
-from promptsearch.runner import prepare
+from promptsearch.evaluation.evaluate import Evaluator
+from promptsearch.pipeline.prepare import prepare
 from promptsearch.search.base import Candidate, Context
 from promptsearch.search.components import add_paraphrases
-from promptsearch.search.random_search import RandomStrategy
+from promptsearch.search.strategies.random import RandomStrategy
 
 from .harness import append_row, done_keys, markdown_table, read_rows, write_rows
 from .strategies import configured

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from promptsearch import run
 from promptsearch.api import open_store
-from promptsearch.config import load_task
+from promptsearch.task.config import load_task
 
 from .harness import append_row, done_keys, markdown_table, read_rows
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from promptsearch import run
 from promptsearch.api import open_store
-from promptsearch.config import load_task
-from promptsearch.data import load_dataset
-from promptsearch.runner import prepare, run_id_prefix
+from promptsearch.task.config import load_task
+from promptsearch.task.data import load_dataset
+from promptsearch.pipeline.prepare import prepare, run_id_prefix
 
 from . import report_data
 from .harness import append_row, done_keys, provenance, read_rows

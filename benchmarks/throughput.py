@@ -23,11 +23,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from promptsearch.evaluate import LABEL_MAX_TOKENS, Evaluator
+from promptsearch.core.key import LABEL_MAX_TOKENS
+from promptsearch.evaluation.evaluate import Evaluator
 from promptsearch.lm.client import LOCAL_MODELS, LM
-from promptsearch.runner import prepare
+from promptsearch.pipeline.prepare import prepare
 from promptsearch.search.space import Point
-from promptsearch.store import Store, default_url
+from promptsearch.storage.store import Store, default_url
 
 from .fake_api import FakeAPI
 from .harness import append_row, markdown_table

@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from promptsearch.api import open_store
-from promptsearch.runner import prepare
+from promptsearch.pipeline.prepare import prepare
 
 from .harness import append_row, decimals, done_keys, markdown_table, read_rows, write_rows
 from .selection import held_out_of_choice, redrawn

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from promptsearch.store import driver_url
+from promptsearch.storage.store import driver_url
 
 from .fake_api import FakeAPI
 from .harness import markdown_table

@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Iterator
 
 from promptsearch.api import open_store
-from promptsearch.evaluate import Evaluator
-from promptsearch.runner import prepare
+from promptsearch.evaluation.evaluate import Evaluator
+from promptsearch.pipeline.prepare import prepare
 from promptsearch.search.mutators import requests
 from promptsearch.search.mutators.propose import call, clean_instruction
-from promptsearch.search.proposing import shown_text
+from promptsearch.search.strategies.proposing import shown_text
 
 from .harness import append_row, decimals, done_keys, markdown_table, read_rows, write_rows
 from .selection import redrawn, test_scores

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from promptsearch import evaluate, load_best, run
 from promptsearch.api import open_store
-from promptsearch.config import load_task
-from promptsearch.key import PromptKey
+from promptsearch.task.config import load_task
+from promptsearch.core.key import PromptKey
 
 TASK = Path(__file__).resolve().parent.parent / "benchmarks" / "tasks" / "singular_to_plural.yaml"
 RESULTS = Path("results") / "api_tour"

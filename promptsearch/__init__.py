@@ -1,8 +1,7 @@
 """promptsearch: search prompt templates (keys) against labeled tasks; keep the best per task."""
 
-__version__ = "0.1.0"
-
-from .api import evaluate, load_best, run  # noqa: E402
-from .key import Demo, OutputSpec, PromptKey  # noqa: E402
+from promptsearch._version import __version__
+from promptsearch.api import evaluate, load_best, run
+from promptsearch.core.key import Demo, OutputSpec, PromptKey
 
 __all__ = ["run", "evaluate", "load_best", "PromptKey", "Demo", "OutputSpec", "__version__"]

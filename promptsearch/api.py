@@ -6,16 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from .config import Task, load_task
-from . import versions
-from .errors import InputError, LMError
-from .evaluate import Evaluator, KeyScore, ask
-from .key import PromptKey
-from .lm.client import LM
-from .lockfile import lock_path, read_lock
-from .runner import RunResult, execute, prepare
-from .search.loop import Observer
-from .store import Store, default_url
+from promptsearch.task.config import Task, load_task
+from promptsearch.storage import versions
+from promptsearch.errors import InputError, LMError
+from promptsearch.evaluation.evaluate import Evaluator, KeyScore, ask
+from promptsearch.core.key import PromptKey
+from promptsearch.core.templates import fields_used
+from promptsearch.export import to_dspy
+from promptsearch.lm.client import LM
+from promptsearch.storage.lockfile import lock_path, read_lock
+from promptsearch.pipeline.prepare import RunResult, prepare
+from promptsearch.pipeline.runner import execute
+from promptsearch.search.loop import Observer
+from promptsearch.storage.store import Store, default_url
 
 DEFAULT_RESULTS = Path("results")
 
@@ -37,7 +40,7 @@ def run(task: Union[str, Path, Task], *, store: Optional[Store] = None,
         concurrency: Optional[int] = None, promote: str = "significant") -> RunResult:
     """Search the task's prompt space within its budget; write results/<task>/best.json when
     the winner becomes a new version (`promote`: significant, always or never; see
-    promptsearch.versions)."""
+    promptsearch.storage.versions)."""
     task = _task(task)
     prepared = prepare(task, None, threads)  # all input checked before the store is touched
     store = store or open_store(results_dir, storage)
@@ -80,14 +83,12 @@ class BestPrompt:
         spec = (self.lock.get("task_config") or {}).get("data", {}).get("input")
         if spec:
             return (spec,) if isinstance(spec, str) else tuple(spec)
-        from .templates import fields_used
-
         return tuple(sorted(fields_used(self.key.format))) or ("input",)
 
     def to_dspy(self):
-        """A DSPy program that answers with this key (see promptsearch.export_dspy)."""
+        """A DSPy program that answers with this key (see promptsearch.export.dspy)."""
         target = (self.lock.get("task_config") or {}).get("data", {}).get("target", "output")
-        return self.key.to_dspy(int(self.lock.get("max_tokens") or 48), target)
+        return to_dspy(self.key, int(self.lock.get("max_tokens") or 48), target)
 
     def _recorded_lm(self) -> LM:
         """The run's model and endpoint; credentials come from the environment (the lock file

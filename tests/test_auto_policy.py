@@ -1,12 +1,12 @@
 """`auto`'s budget policy, driven directly with made-up scores: prior draws first, then the
 bandit; proposer-written arms wait for a stall unless the proposer is a separate model."""
 
-from promptsearch.budget import BudgetMeter
-from promptsearch.config import load_task
-from promptsearch.evaluate import KeyScore
+from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.task.config import load_task
+from promptsearch.evaluation.evaluate import KeyScore
 from promptsearch.lm.client import LM
-from promptsearch.runner import prepare
-from promptsearch.search.auto import EXPLORE_SHARE, STALL, AutoStrategy
+from promptsearch.pipeline.prepare import prepare
+from promptsearch.search.strategies.auto import EXPLORE_SHARE, STALL, AutoStrategy
 from promptsearch.search.base import Candidate, Context
 
 WRITERS = {"ape", "protegi", "opro", "evolution"}

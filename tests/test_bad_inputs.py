@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from promptsearch.cli import main
+from promptsearch.cli.main import main
 from promptsearch.errors import EXIT_BAD_INPUT
-from promptsearch.store import Store, default_url
+from promptsearch.storage.store import Store, default_url
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = sorted(path.name for path in CORPUS.iterdir() if path.is_dir())

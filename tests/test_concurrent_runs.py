@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.fake_api import FakeAPI
 from conftest import child_env, cli, remote_sentiment_task
-from promptsearch.store import Store, default_url
+from promptsearch.storage.store import Store, default_url
 
 DEV_SIZE = 10
 BUDGET = 60
@@ -67,8 +67,9 @@ def test_a_run_number_taken_between_the_read_and_the_insert_is_not_shared(upper_
                                                                           tmp_path):
     """The race made deterministic: the list of runs is read (empty) before another process
     inserts run 1; this process must then take run 2, not join run 1 unknowingly."""
-    from promptsearch.config import load_task
-    from promptsearch.runner import open_new_or_latest_run, prepare, run_id_prefix
+    from promptsearch.task.config import load_task
+    from promptsearch.pipeline.session import open_new_or_latest_run
+    from promptsearch.pipeline.prepare import prepare, run_id_prefix
 
     prepared = prepare(load_task(upper_task), None)
     store = Store(default_url(tmp_path / "results"))

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from promptsearch.config import load_task
+from promptsearch.task.config import load_task
 from promptsearch.errors import InputError
 from conftest import write_task
 

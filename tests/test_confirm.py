@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 from promptsearch import run
 from promptsearch.api import open_store
-from promptsearch.confirm import confirm_size, held_back, pooled_score, rerank
-from promptsearch.data import Example
-from promptsearch.evaluate import KeyScore
-from promptsearch.key import Demo, PromptKey
+from promptsearch.evaluation.confirm import confirm_size, held_back, pooled_score, rerank
+from promptsearch.task.data import Example
+from promptsearch.evaluation.evaluate import KeyScore
+from promptsearch.core.key import Demo, PromptKey
 from promptsearch.report.leaderboard import run_leaderboard
 
 

@@ -3,8 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from promptsearch.config import load_task
-from promptsearch.data import load_dataset
+from promptsearch.task.config import load_task
+from promptsearch.task.data import load_dataset
 from promptsearch.errors import InputError
 from conftest import write_jsonl, write_task
 

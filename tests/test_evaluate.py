@@ -2,13 +2,13 @@
 
 from dataclasses import dataclass
 
-from promptsearch.budget import BudgetMeter
-from promptsearch.data import Example
-from promptsearch.evaluate import Evaluator
-from promptsearch.key import Demo, OutputSpec, PromptKey
+from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.task.data import Example
+from promptsearch.evaluation.evaluate import Evaluator
+from promptsearch.core.key import Demo, OutputSpec, PromptKey
 from promptsearch.lm.client import Completion
-from promptsearch.metrics import get_metric
-from promptsearch.store import Store
+from promptsearch.core.metrics import get_metric
+from promptsearch.storage.store import Store
 
 
 @dataclass

@@ -7,10 +7,10 @@ import pytest
 
 from promptsearch import load_best, run
 from promptsearch.api import open_store
-from promptsearch.cli import main
-from promptsearch.export import python_module
-from promptsearch.key import Demo, OutputSpec, PromptKey
-from promptsearch.retrieval import Retrieval
+from promptsearch.cli.main import main
+from promptsearch.export.python import python_module
+from promptsearch.core.key import Demo, OutputSpec, PromptKey
+from promptsearch.core.retrieval import Retrieval
 
 
 def _module(source: str, tmp_path, name="exported_prompt"):
@@ -70,7 +70,7 @@ def test_export_cli_writes_json_python_and_dspy(upper_task, fake_model, tmp_path
     assert json.loads((tmp_path / "a.json").read_text())["key_id"] == best.key.id
     module = _module((tmp_path / "a_prompt.py").read_text(), tmp_path, "a_prompt")
     assert all(module.render(input=w) == best.render(input=w) for w in WORDS)
-    from promptsearch.export_dspy import KeyProgram
+    from promptsearch.export.dspy import KeyProgram
 
     program = KeyProgram()
     program.load(str(tmp_path / "a_dspy.json"))

@@ -8,9 +8,9 @@ import pytest
 
 from benchmarks.fake_api import FakeAPI
 from benchmarks.faults import refused, scenario
-from promptsearch.cli import main
+from promptsearch.cli.main import main
 from promptsearch.errors import EXIT_MODEL_UNAVAILABLE
-from promptsearch.store import Store, default_url
+from promptsearch.storage.store import Store, default_url
 
 KEY_VALUE = "sk-test-SECRET-9f8e7d6c"
 PASSWORD = "hunter2-pw-77"

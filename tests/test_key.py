@@ -3,8 +3,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from promptsearch.errors import InputError
-from promptsearch.key import Demo, OutputSpec, PromptKey
-from promptsearch.templates import check_template
+from promptsearch.core.key import Demo, OutputSpec, PromptKey
+from promptsearch.core.templates import check_template
 
 SENTIMENT = OutputSpec(("positive", "negative"), ("great", "terrible"))
 
@@ -80,7 +80,7 @@ def test_unknown_template_field_is_named():
 
 
 def test_retrieved_demos_are_the_nearest_inputs_and_survive_the_lock_round_trip():
-    from promptsearch.retrieval import Retrieval
+    from promptsearch.core.retrieval import Retrieval
 
     pool = tuple(Demo({"input": word}, word.upper()) for word in
                  ["apple", "apples", "banana", "cherry", "grape", "applesauce"])

@@ -16,6 +16,8 @@ import pytest
 from benchmarks.fake_api import FakeAPI
 from conftest import child_env, cli
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data" / "sentiment"
 
@@ -112,9 +114,9 @@ def _exit_on_call(cls, name: str, number: int, after: bool) -> None:
 
 
 CRASH_POINTS = {  # where the child dies: (class, method, on which call, after it returns)
-    "a seed prompt's model call in flight": ("promptsearch.evaluate:Evaluator", "_ask", 15,
+    "a seed prompt's model call in flight": ("promptsearch.evaluation.evaluate:Evaluator", "_ask", 15,
                                             False),
-    "a model call in flight": ("promptsearch.evaluate:Evaluator", "_ask", 45, False),
+    "a model call in flight": ("promptsearch.evaluation.evaluate:Evaluator", "_ask", 45, False),
     "candidate recorded, strategy not told": ("strategy", "tell", 5, False),
     "strategy told, next trial not asked": ("strategy", "tell", 5, True),
     "next trial asked, not scored": ("strategy", "ask", 6, True),
@@ -143,6 +145,20 @@ def _history(results: Path) -> list[tuple]:
                                  "ORDER BY trial"))
 
 
+UNINTERRUPTED: dict[str, tuple[list, dict]] = {}
+
+
+def _uninterrupted(task: Path, tmp_path: Path, strategy: str) -> tuple[list, dict]:
+    """The uninterrupted run's history and lock, run once per strategy (the task file is the
+    same for every crash point)."""
+    from promptsearch import run
+
+    if strategy not in UNINTERRUPTED:
+        result = run(task, results_dir=tmp_path / "whole")
+        UNINTERRUPTED[strategy] = (_history(tmp_path / "whole"), result.lock)
+    return UNINTERRUPTED[strategy]
+
+
 @pytest.mark.parametrize("strategy", ["tpe", "random"])
 @pytest.mark.parametrize("point", list(CRASH_POINTS))
 def test_a_crash_at_any_point_of_a_trial_resumes_into_the_uninterrupted_run(
@@ -154,14 +170,14 @@ def test_a_crash_at_any_point_of_a_trial_resumes_into_the_uninterrupted_run(
     upper_task.write_text(upper_task.read_text().replace('["Write the word in capitals."]', seeds)
                           .replace("strategy: tpe", f"strategy: {strategy}")
                           + "lm: {concurrency: 1}\n")  # three seed prompts: trials 0-2
-    uninterrupted = run(upper_task, results_dir=tmp_path / "whole")
+    whole_history, whole_lock = _uninterrupted(upper_task, tmp_path, strategy)
     child = multiprocessing.get_context("fork").Process(
         target=_crash, args=(upper_task, tmp_path / "crashed", point, strategy))
     child.start()
     child.join()
     assert child.exitcode == 9  # it died where it was meant to
     resumed = run(upper_task, results_dir=tmp_path / "crashed", resume=True)
-    assert _history(tmp_path / "crashed") == _history(tmp_path / "whole")
-    assert resumed.lock["key_id"] == uninterrupted.lock["key_id"]
-    assert resumed.lock["scores"] == uninterrupted.lock["scores"]
-    assert resumed.lock["spent"]["lm_calls"] == uninterrupted.lock["spent"]["lm_calls"]
+    assert _history(tmp_path / "crashed") == whole_history
+    assert resumed.lock["key_id"] == whole_lock["key_id"]
+    assert resumed.lock["scores"] == whole_lock["scores"]
+    assert resumed.lock["spent"]["lm_calls"] == whole_lock["spent"]["lm_calls"]

@@ -14,7 +14,7 @@ import pytest
 from conftest import child_env, cli, remote_sentiment_task
 from promptsearch.errors import EXIT_MODEL_UNAVAILABLE
 from promptsearch.lm.client import LOCAL_MODELS
-from promptsearch.store import Store, default_url
+from promptsearch.storage.store import Store, default_url
 
 pytestmark = pytest.mark.model
 DEV_SIZE = 6

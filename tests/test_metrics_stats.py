@@ -1,8 +1,8 @@
 import pytest
 
 from promptsearch.errors import InputError
-from promptsearch.metrics import get_metric
-from promptsearch.stats import Answers, compare, holm, score_interval, wilson
+from promptsearch.core.metrics import get_metric
+from promptsearch.core.stats import Answers, compare, holm, score_interval, wilson
 
 
 def test_exact_match_trims_and_ignores_case():

@@ -1,6 +1,6 @@
 import pytest
 
-from promptsearch.budget import BudgetMeter
+from promptsearch.evaluation.budget import BudgetMeter
 from promptsearch.lm.client import Completion
 from promptsearch.search.mutators.paraphrase import clean, paraphrase_prompt, paraphrases
 

@@ -6,8 +6,8 @@ import pytest
 
 from promptsearch import load_best, run
 from promptsearch.api import open_store
-from promptsearch.cli import main
-from promptsearch.config import load_task
+from promptsearch.cli.main import main
+from promptsearch.task.config import load_task
 from conftest import write_jsonl, write_task
 
 

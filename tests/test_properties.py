@@ -9,9 +9,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promptsearch.config import load_task
+from promptsearch.task.config import load_task
 from promptsearch.errors import InputError
-from promptsearch.key import OutputSpec, PromptKey
+from promptsearch.core.key import OutputSpec, PromptKey
 
 KNOWN = ["name", "data", "model", "prompt", "metric", "search", "lm", "train", "input",
          "target", "seeds", "labels", "strategy", "budget", "lm_calls", "dev_size", "format",

@@ -12,9 +12,9 @@ import pytest
 
 from benchmarks.fake_api import FakeAPI
 from conftest import remote_sentiment_task
-from promptsearch.cli import main
+from promptsearch.cli.main import main
 from promptsearch.errors import EXIT_MODEL_UNAVAILABLE
-from promptsearch.store import Store, default_url
+from promptsearch.storage.store import Store, default_url
 
 PASSWORD = "pw-77-hunter"
 DEV_SIZE = 10
@@ -139,8 +139,8 @@ def _wait_until_listening(base_url: str, limit: float = 30) -> None:
 
 
 def test_the_progress_line_counts_failed_calls_live_with_the_last_kind():
-    from promptsearch.budget import BudgetMeter
-    from promptsearch.commands import LiveErrors
+    from promptsearch.evaluation.budget import BudgetMeter
+    from promptsearch.cli.progress import LiveErrors
     from promptsearch.lm.health import ModelHealth
 
     health = ModelHealth("openai/x", "http://127.0.0.1:1/v1")

@@ -9,7 +9,7 @@ import pytest
 
 from promptsearch import run
 from promptsearch.api import open_store
-from promptsearch.cli import main
+from promptsearch.cli.main import main
 from conftest import write_jsonl, write_task
 
 pytestmark = pytest.mark.browser

@@ -10,12 +10,13 @@ import time
 from benchmarks.fake_api import FakeAPI
 from conftest import DATA, child_env, cli, write_task
 
-from promptsearch.config import load_task
-from promptsearch.evaluate import Evaluator
-from promptsearch.runner import prepare
-from promptsearch.shared_run import DECLARED_DEAD, SharedRun
-from promptsearch.store import Store
-from promptsearch.workers import coordinate, open_run, shared_run_id
+from promptsearch.task.config import load_task
+from promptsearch.evaluation.evaluate import Evaluator
+from promptsearch.pipeline.prepare import prepare
+from promptsearch.core.states import Reservation
+from promptsearch.storage.shared_run import SharedRun
+from promptsearch.storage.store import Store
+from promptsearch.pipeline.workers import coordinate, open_run, shared_run_id
 
 
 def _run(tmp_path, budget: dict, run_id: str = "r-1") -> SharedRun:
@@ -96,7 +97,7 @@ def test_a_worker_declared_dead_while_alive_stops_and_spends_nothing_twice(tmp_p
     shared_run.settle(stalled, reserved=10, used=6, tokens=5, spent={})
     row = {r["worker_id"]: r for r in shared_run.list_workers()}[stalled]
     assert (row["calls"], row["reserved"], row["tokens"]) == (10, 0, 5)  # its hold, once
-    assert shared_run.reserve(stalled, 10, trial=True) == (DECLARED_DEAD, None)
+    assert shared_run.reserve(stalled, 10, trial=True) == (Reservation.DECLARED_DEAD, None)
     shared_run.leave(stalled, {}, "done")  # whatever it last saw, it was dead
     assert {r["worker_id"]: r["state"] for r in shared_run.list_workers()}[stalled] == "dead"
     shared_run.release("key-a", other)

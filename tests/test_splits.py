@@ -4,10 +4,10 @@ import random
 
 import pytest
 
-from promptsearch.config import load_task
-from promptsearch.data import Example, load_dataset
+from promptsearch.task.config import load_task
+from promptsearch.task.data import Example, load_dataset
 from promptsearch.errors import InputError
-from promptsearch.splits import input_words, split_dev
+from promptsearch.task.splits import input_words, split_dev
 from conftest import REPO, write_jsonl, write_task
 
 ANIMALS = ["cat", "dog", "horse", "mouse", "snail", "whale", "eagle", "shark", "otter", "tiger",

@@ -7,12 +7,12 @@ import pytest
 
 from promptsearch import run
 from promptsearch.api import open_store
-from promptsearch.config import load_task
+from promptsearch.task.config import load_task
 from promptsearch.errors import ModelUnavailable
-from promptsearch.runner import prepare
+from promptsearch.pipeline.prepare import prepare
 from promptsearch.lm.client import LM
 from promptsearch.report import leaderboard, run_leaderboard, to_markdown
-from promptsearch.store import Store
+from promptsearch.storage.store import Store
 
 
 def test_store_is_sqlite_wal_and_idempotent(tmp_path):

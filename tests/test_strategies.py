@@ -4,7 +4,7 @@ import pytest
 
 from promptsearch import run
 from promptsearch.api import open_store
-from promptsearch.key import PromptKey
+from promptsearch.core.key import PromptKey
 from promptsearch.search import STRATEGIES
 from promptsearch.search.space import demo_counts
 
@@ -96,7 +96,7 @@ def test_racing_stops_clearly_worse_candidates_and_reports_saved_calls(
 
 
 def test_sign_test():
-    from promptsearch.search.racing import sign_test_p
+    from promptsearch.evaluation.racing import sign_test_p
 
     assert sign_test_p([0] * 8, [1] * 8) == 1 / 256
     assert sign_test_p([1] * 8, [0] * 8) == 1.0

@@ -6,7 +6,7 @@ import pytest
 
 from promptsearch import load_best, run
 from promptsearch.api import open_store
-from promptsearch.cli import main
+from promptsearch.cli.main import main
 from promptsearch.errors import EXIT_BAD_INPUT, EXIT_REGRESSION, InputError
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.exc import ProgrammingError
 
 from benchmarks.fake_api import FakeAPI
 from conftest import DATA, child_env, cli
-from promptsearch.evaluate import SAVE_EVERY
-from promptsearch.store import driver_url
+from promptsearch.evaluation.evaluate import SAVE_EVERY
+from promptsearch.storage.store import driver_url
 
 pytestmark = pytest.mark.postgres
 DEV_SIZE = 20

@@ -1,8 +1,8 @@
 """Model access: hosted models through litellm; `local/*` models run in-process on llama.cpp
 (called directly by promptsearch, and through litellm's `local` provider by DSPy)."""
 
-from .client import LM, LOCAL_MODELS, Completion
-from .local import register
+from promptsearch.lm.client import LM, LOCAL_MODELS, Completion
+from promptsearch.lm.local import register
 
 
 def enable_local_models() -> None:

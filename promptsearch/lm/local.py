@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import InputError
-from .assemble import qwen_path
+from promptsearch.errors import InputError
+from promptsearch.lm.assemble import qwen_path
 
 PROVIDER = "local"
 DEFAULT_THREADS = 2

@@ -13,12 +13,13 @@ from typing import Optional
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from ..key import PromptKey
-from ..templates import fields_used
-from .leaderboard import latest_runs, leaderboard
-from .page import PAGE
-from .render import to_html_table
-from .svg import Series, heatmap, line_chart, pareto_front, scatter
+from promptsearch.core.key import PromptKey
+from promptsearch.core.templates import fields_used
+from promptsearch.report.leaderboard import latest_runs, leaderboard
+from promptsearch.report.page import PAGE
+from promptsearch.report.render import to_html_table
+from promptsearch.report.svg import Series, heatmap, line_chart, pareto_front, scatter
+from promptsearch.core.states import CandidateStatus
 
 UNPARSED = "(no answer)"
 
@@ -77,7 +78,7 @@ def _curve(store, task: str, runs: list[dict]) -> str:
         calls, best, points = 0, None, []
         for candidate in store.list_candidates(run["id"]):
             calls += candidate["lm_calls"]
-            if candidate["status"] == "complete" and (best is None or
+            if candidate["status"] == CandidateStatus.COMPLETE and (best is None or
                                                       candidate["dev_score"] > best):
                 best = candidate["dev_score"]
                 points.append((calls, best))

@@ -7,7 +7,8 @@ from typing import Optional
 
 import pandas as pd
 
-from ..key import PromptKey
+from promptsearch.core.key import PromptKey
+from promptsearch.core.states import RunStatus
 
 # p_value compares a finalist with the seed prompt on test; p_holm corrects it for every finalist
 # so compared (the one shown): with k keys tested, one of them beats the seed by luck more often.
@@ -63,7 +64,7 @@ def latest_runs(store, task: Optional[str] = None, model: Optional[str] = None) 
     """The latest finished (or interrupted, with results) run per task x model x strategy."""
     latest: dict[tuple, dict] = {}
     for run in store.list_runs(task):
-        if run["status"] in ("finished", "interrupted") and run.get("result"):
+        if run["status"] in (RunStatus.FINISHED, RunStatus.INTERRUPTED) and run.get("result"):
             if model is None or run["model"] == model:
                 latest[(run["task"], run["model"], run["strategy"])] = run
     return list(latest.values())

@@ -27,7 +27,7 @@ def _number(column: str, value) -> str:
     return str(value)
 
 
-def _p(value) -> str:
+def format_p(value) -> str:
     return "p<0.001" if value < 0.001 else f"p={value:.3f}"
 
 
@@ -40,7 +40,7 @@ def _cell(column: str, record: dict) -> str:
     if column == "delta":  # runs recorded before Holm's correction show their plain p
         p_value = record.get("p_holm")
         p_value = record.get("p_value") if _missing(p_value) else p_value
-        return f"{value:+.2f}" + ("" if _missing(p_value) else f" ({_p(p_value)})")
+        return f"{value:+.2f}" + ("" if _missing(p_value) else f" ({format_p(p_value)})")
     if column == "errors" and "unparseable" in record:
         return f"{int(value)}/{int(record['unparseable'])}"
     return _number(column, value)

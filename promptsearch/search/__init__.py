@@ -1,17 +1,8 @@
-"""Search strategies behind one ask/tell interface."""
+"""Search strategies behind one ask/tell interface (optuna's ask/tell loop): `base` holds the
+interface and the context a strategy gets, `registry` every strategy by name, `loop` the loop
+that drives one."""
 
-from .auto import AutoStrategy
-from .base import Candidate, Context, Strategy
-from .dspy_strategies import OPTIMIZERS, dspy_strategy
-from .llm_strategies import (APEStrategy, DifferentialEvolutionStrategy, EvolutionStrategy,
-                             OPROStrategy, ProTeGiStrategy)
-from .random_search import RandomStrategy
-from .tpe import TPEStrategy
-
-STRATEGIES: dict[str, type[Strategy]] = {
-    strategy.name: strategy for strategy in (
-        AutoStrategy, TPEStrategy, RandomStrategy, APEStrategy, OPROStrategy, ProTeGiStrategy,
-        EvolutionStrategy, DifferentialEvolutionStrategy, *(dspy_strategy(name) for name in OPTIMIZERS))
-}
+from promptsearch.search.base import Candidate, Context, Strategy
+from promptsearch.search.registry import STRATEGIES
 
 __all__ = ["Candidate", "Context", "Strategy", "STRATEGIES"]

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
-from ..key import PromptKey
-from .space import Point, SearchSpace
+from promptsearch.core.key import PromptKey
+from promptsearch.core.metrics import Metric
+from promptsearch.core.states import CandidateStatus
+from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.evaluation.evaluate import KeyScore
+from promptsearch.lm.client import LM
+from promptsearch.task.data import Example
+from promptsearch.search.space import Point, SearchSpace
 
 
 @dataclass
@@ -16,7 +22,7 @@ class Candidate:
     key: PromptKey
     origin: str
     point: Optional[Point] = None
-    handle: Any = field(default=None, repr=False)  # the strategy's own bookkeeping (optuna trial)
+    handle: object = field(default=None, repr=False)  # the strategy's own bookkeeping (optuna trial)
 
 
 def rankable(result) -> bool:
@@ -29,7 +35,7 @@ def rankable(result) -> bool:
 @dataclass
 class Scored:
     candidate: Candidate
-    result: Any  # promptsearch.evaluate.KeyScore
+    result: KeyScore
 
     @property
     def score(self) -> float:
@@ -65,35 +71,57 @@ class RecordedTrial(NamedTuple):
     """What a resumed strategy needs of a recorded candidate row."""
 
     key_id: str
-    status: str
+    status: CandidateStatus
     dev_score: Optional[float]
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How a worker of a shared run shows it is alive: a beat every `interval_s`; one that
+    misses `missed_beats` beats is taken for dead (strategies with their own trial records, as
+    TPE's optuna study, fail that worker's trials by the same rule)."""
+
+    interval_s: float
+    missed_beats: int
+
+
+@dataclass
+class RunState:
+    """What the run layer tells a strategy about the run it searches for: where the strategy may
+    keep state of its own (TPE's optuna study), what a resumed run recorded, and in a worker of
+    a shared run the run-wide number of the trial being asked for (strategies draw from it, so
+    workers do not all ask the same thing) and its liveness rule."""
+
+    storage_url: Optional[str] = None
+    run_id: Optional[str] = None
+    first_trial: int = 0  # a resumed run numbers its new trials after the recorded ones
+    # A resumed run's recorded trials by number: one whose row was written just before the
+    # process died is told its result, not asked again.
+    recorded: dict[int, RecordedTrial] = field(default_factory=dict)
+    trial: Optional[int] = None
+    liveness: Optional[Liveness] = None
+
+    @property
+    def shared(self) -> bool:
+        return self.liveness is not None
 
 
 @dataclass
 class Context:
     """What a strategy may use besides the space: the proposer and the budget (both counted),
-    the dev examples (to read a key's errors) and the shared pool of scored candidates."""
+    the dev examples (to read a key's errors), the shared pool of scored candidates, and for
+    strategies that run another framework's optimizer, the task's model and metric."""
 
     space: SearchSpace
     seed: int
-    proposer: Any = None       # promptsearch.lm.client.LM or None
-    meter: Any = None          # promptsearch.budget.BudgetMeter
-    storage_url: Optional[str] = None
-    study_name: Optional[str] = None
-    dev: tuple = ()
+    proposer: Optional[LM] = None
+    meter: Optional[BudgetMeter] = None
+    dev: tuple[Example, ...] = ()
     pool: Pool = field(default_factory=Pool)
-    paraphrased: bool = False
-    task_model: Any = None     # the task's LM (strategies that run another framework need it)
-    first_trial: int = 0       # a resumed run numbers its new trials after the recorded ones
-    # A resumed run's recorded trials by number: one whose row was written just before the
-    # process died is told its result, not asked again.
-    recorded: dict[int, RecordedTrial] = field(default_factory=dict)
-    metric: Any = None         # promptsearch.metrics.Metric
-    # Set only in a worker of a shared run: the run-wide number of the trial being asked for
-    # (strategies draw from it, so workers do not all ask the same thing), and the worker's
-    # heartbeat interval (TPE then fails other workers' stale trials by optuna's heartbeat).
-    trial: Optional[int] = None
-    heartbeat_s: Optional[float] = None
+    task_model: Optional[LM] = None
+    metric: Optional[Metric] = None
+    paraphrased: bool = False  # the space's instructions were paraphrased once for all arms
+    run: RunState = field(default_factory=RunState)
 
 
 class Strategy(ABC):
@@ -110,7 +138,7 @@ class Strategy(ABC):
     def unreached(self, queued: list) -> list:
         """What a strategy queues first is trials 0, 1, ... of the run: a resumed run asks only
         those it had not reached (the others are recorded)."""
-        return queued[self.context.first_trial:]
+        return queued[self.context.run.first_trial:]
 
     @abstractmethod
     def ask(self) -> Optional[Candidate]:

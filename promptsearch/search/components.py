@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Context
-from .mutators.paraphrase import paraphrases
+from promptsearch.search.base import Context
+from promptsearch.search.mutators.paraphrase import paraphrases
 
 
 def add_paraphrases(context: Context) -> int:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..budget import BudgetMeter
-from ..evaluate import KeyScore
-from ..key import PromptKey
-from .base import Candidate, Strategy, rankable
+from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.evaluation.evaluate import KeyScore
+from promptsearch.core.key import PromptKey
+from promptsearch.core.states import CandidateStatus, Stop, StopReason
+from promptsearch.search.base import Candidate, Strategy, rankable
 
 MAX_REPEATS = 50  # consecutive already-scored keys before a strategy is deemed converged
 ERROR_RATE_MIN_CALLS = 20  # judge the error rate only on a meaningful number of calls
-ERROR_RATE_STOP = "error rate"  # how a stop for too many errors begins
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Observer:
 
 
 def optimize(strategy: Strategy, score_dev, meter: BudgetMeter, store, run_id: str,
-             observer: Observer, max_error_rate: Optional[float] = None) -> str:
+             observer: Observer, max_error_rate: Optional[float] = None) -> Stop:
     """Ask, score on dev (`score_dev(key)`: plain or racing), tell, until the budget or the
     strategy is done, or (with max_error_rate) too many calls fail. Returns why it stopped."""
     return SearchLoop(strategy, score_dev, meter, store, run_id, observer,
@@ -56,20 +56,20 @@ class SearchLoop:
         self.best: Optional[float] = None
         self.repeats = 0
 
-    def run(self) -> str:
+    def run(self) -> Stop:
         while self.meter.can_start_trial():
             candidate = self.next_candidate()
             if candidate is None:
-                return "strategy finished"
+                return Stop(StopReason.STRATEGY_FINISHED)
             stop = self.trial(candidate)
             if stop:
                 return stop
-        return f"budget: {self.meter.exhausted_by() or 'trials'}"
+        return Stop(StopReason.BUDGET, self.meter.exhausted_by() or "trials")
 
     def next_candidate(self) -> Optional[Candidate]:
         return self.strategy.ask()
 
-    def trial(self, candidate: Candidate, tell: bool = True) -> Optional[str]:
+    def trial(self, candidate: Candidate, tell: bool = True) -> Optional[Stop]:
         """Score one candidate on dev and record it; a reason to stop, or None. `tell`: the
         strategy asked for it (a worker also finishes keys a dead worker left)."""
         self.store.put_key(candidate.key.id, candidate.key.to_dict())
@@ -89,9 +89,9 @@ class SearchLoop:
         self.observer.on_trial(TrialResult(candidate, result, self.best), self.meter)
         self.repeats = self.repeats + 1 if result.lm_calls == 0 else 0
         if not result.complete:
-            return f"budget: {self.meter.exhausted_by() or 'limit'}"
+            return Stop(StopReason.BUDGET, self.meter.exhausted_by() or "limit")
         if self.repeats >= MAX_REPEATS:
-            return "converged"
+            return Stop(StopReason.CONVERGED)
         if self.errors.add(result):
             return self.errors.reason()
         return None
@@ -114,21 +114,21 @@ class ErrorRate:
         return (self.limit is not None and self.calls >= ERROR_RATE_MIN_CALLS
                 and self.errors > self.limit * self.calls)
 
-    def reason(self) -> str:
-        return (f"{ERROR_RATE_STOP} {self.errors}/{self.calls} above search.max_error_rate "
-                f"{self.limit:g}")
+    def reason(self) -> Stop:
+        return Stop(StopReason.ERROR_RATE,
+                    f"{self.errors}/{self.calls} above search.max_error_rate {self.limit:g}")
 
 
-def candidate_status(result: KeyScore) -> str:
+def candidate_status(result: KeyScore) -> CandidateStatus:
     """pruned (racing stopped it), complete (rankable), incomplete (every example asked, some
     calls failed), failed (every call failed), partial (the budget ran out part-way)."""
     if result.pruned:
-        return "pruned"
+        return CandidateStatus.PRUNED
     if rankable(result):
-        return "complete"
+        return CandidateStatus.COMPLETE
     if not result.complete:
-        return "partial"
-    return "failed" if result.score is None else "incomplete"
+        return CandidateStatus.PARTIAL
+    return CandidateStatus.FAILED if result.score is None else CandidateStatus.INCOMPLETE
 
 
 def record_candidate(store, run_id: str, candidate: Candidate, result: KeyScore,
@@ -140,7 +140,7 @@ def record_candidate(store, run_id: str, candidate: Candidate, result: KeyScore,
 
 
 def _scored(result: KeyScore) -> dict:
-    return {"status": candidate_status(result), "dev_score": result.score,
+    return {"status": candidate_status(result).value, "dev_score": result.score,
             "examples": result.examples, "errors": result.errors,
             "unparseable": result.unparseable}
 
@@ -152,7 +152,7 @@ def retry_failed_calls(store, run_id: str, evaluator, dev, pool) -> int:
     repeats no more calls than failed. Returns the calls asked."""
     asked = 0
     for row in store.list_candidates(run_id):
-        if row["status"] not in ("incomplete", "failed"):
+        if not CandidateStatus(row["status"]).retryable:
             continue
         key = PromptKey.from_dict(store.get_key(row["key_id"]))
         result = evaluator.score(key, dev, "dev", meter=None)
@@ -167,4 +167,4 @@ def retry_failed_calls(store, run_id: str, evaluator, dev, pool) -> int:
 
 def incomplete_keys(store, run_id: str) -> int:
     """Candidates still short of an answer (never ranked)."""
-    return sum(c["status"] in ("incomplete", "failed") for c in store.list_candidates(run_id))
+    return sum(CandidateStatus(c["status"]).retryable for c in store.list_candidates(run_id))

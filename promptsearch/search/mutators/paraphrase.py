@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .propose import Request, call, clean_instruction
+from promptsearch.search.mutators.propose import Request, call, clean_instruction
 
 REWRITES = (
     ("Sort the numbers from smallest to largest.", "Put the numbers in ascending order."),

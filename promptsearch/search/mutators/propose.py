@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from ...errors import BudgetExhausted
+from promptsearch.errors import BudgetExhausted
 
 TEMPERATURE = 0.9  # at temperature 0 small proposers mostly copy what they were shown
 MIN_WORDS, MAX_WORDS = 3, 60

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .propose import Request
+from promptsearch.search.mutators.propose import Request
 
 Pair = tuple[str, str]  # (input text, output text)
 

@@ -1,0 +1,75 @@
+"""The `promptsearch` command: parse arguments, call the library, render with rich. No logic."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+from promptsearch._version import __version__
+from promptsearch.cli import app, results, search
+from promptsearch.errors import EXIT_INTERRUPTED, PromptsearchError
+
+STORAGE_ENV = "PROMPTSEARCH_STORAGE"
+EXAMPLES = """examples:
+  promptsearch init data.csv --out task.yaml       write a starter task file
+  promptsearch run task.yaml                       search, print the leaderboard
+  promptsearch report --html results/report.html   offline HTML report with plots
+  promptsearch promote sentiment 2 --alias production
+  promptsearch export sentiment --format python    the winner for an app
+  promptsearch verify                              exit 3 if a winner regressed
+
+exit codes: 0 ok, 1 error, 2 bad input (one line: file, field, fix), 3 verify found a
+regression, 4 the model cannot answer (nothing listening, DNS, refused key, unknown model, or
+calls failing above --max-error-rate): no lock written, results kept, `run --resume` goes on,
+130 interrupted.
+`promptsearch COMMAND --help` for each command's options.
+
+one search, many processes (any number of workers, on any machine that reaches the database):
+  promptsearch run task.yaml --storage postgresql://USER@HOST/DB --workers 0
+  promptsearch worker task.yaml --storage postgresql://USER@HOST/DB"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="promptsearch", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Search prompt templates against a labeled task; keep the best per task.",
+        epilog=EXAMPLES)
+    parser.add_argument("--version", action="version", version=f"promptsearch {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--results", default="results", metavar="DIR",
+                        help="folder for lock files and the default store (default: ./results)")
+    common.add_argument("--storage", default=os.environ.get(STORAGE_ENV), metavar="URL",
+                        help=f"SQLAlchemy URL of the store (default: ${STORAGE_ENV} or "
+                             "sqlite:///DIR/promptsearch.db)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for group in (search, results, app):
+        group.add_commands(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=True)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_time=False, show_path=False)])
+    for noisy in ("optuna", "dspy", "LiteLLM"):  # their INFO lines would break the progress view
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    try:
+        return args.func(args, Console())
+    except PromptsearchError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.print("interrupted; everything recorded so far is in the store")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""PromptKey: the searched object. Plain data, JSON round trip, stable content id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from typing import Literal, Optional
+
+from promptsearch.core import templates
+from promptsearch.core.retrieval import Retrieval
+
+Style = Literal["completion", "chat"]
+# A label answer is a word or two: generating past it is most of a wrong completion's cost.
+LABEL_MAX_TOKENS = 8
+_PUNCT = re.compile(r"^[\s\"'`*.:,;!?()\[\]-]+|[\s\"'`*.:,;!?()\[\]-]+$")
+
+
+@dataclass(frozen=True)
+class Demo:
+    inputs: dict[str, str]
+    output: str  # the target label or text, before verbalisation
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """How the completion is read back: a label via its verbaliser word, or the first line."""
+
+    labels: Optional[tuple[str, ...]] = None
+    verbalizer: Optional[tuple[str, ...]] = None  # words, aligned with labels
+
+    def word(self, target: str) -> str:
+        if not self.labels or not self.verbalizer:
+            return target
+        return self.verbalizer[self.labels.index(target)] if target in self.labels else target
+
+    def answer_tokens(self, max_tokens: int) -> int:
+        """The completion budget for one answer: `max_tokens`, clamped for label answers (the
+        search, the exports and apps all call with this budget)."""
+        return min(max_tokens, LABEL_MAX_TOKENS) if self.labels else max_tokens
+
+    def parse(self, completion: str) -> Optional[str]:
+        """The answer in the target's terms, or None when the completion holds no answer."""
+        line = next((part.strip() for part in completion.splitlines() if part.strip()), "")
+        if not self.labels:
+            return line or None
+        return self._match_label(_PUNCT.sub("", line).lower())
+
+    def _match_label(self, text: str) -> Optional[str]:
+        words = self.verbalizer or self.labels
+        by_word = {word.lower(): label for word, label in zip(words, self.labels)}
+        if text in by_word:
+            return by_word[text]
+        for word in sorted(by_word, key=len, reverse=True):
+            if text.startswith(word) and not text[len(word):len(word) + 1].isalnum():
+                return by_word[word]
+        return None
+
+
+@dataclass(frozen=True)
+class PromptKey:
+    instruction: str = ""
+    demos: tuple[Demo, ...] = ()
+    format: str = "Input: {{ input }}\nOutput:"
+    output: OutputSpec = field(default_factory=OutputSpec)
+    style: Style = "completion"
+    retrieval: Optional[Retrieval] = None  # demos chosen per input from a pool, instead of demos
+
+    @cached_property
+    def id(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict:
+        data = {"instruction": self.instruction, "demos": [asdict(demo) for demo in self.demos],
+                "format": self.format, "style": self.style,
+                "output": {k: list(v) if v else None for k, v in asdict(self.output).items()}}
+        if self.retrieval is not None:  # only when used: ids of plain keys stay as they were
+            data["retrieval"] = self.retrieval.to_dict()
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PromptKey":
+        output = data.get("output") or {}
+        return cls(
+            instruction=data.get("instruction", ""),
+            demos=tuple(Demo(dict(d["inputs"]), str(d["output"])) for d in data.get("demos", [])),
+            format=data.get("format", cls.format),
+            output=OutputSpec(*(tuple(output[k]) if output.get(k) else None
+                                for k in ("labels", "verbalizer"))),
+            style=data.get("style", "completion"),
+            retrieval=_retrieval(data.get("retrieval")),
+        )
+
+    def with_(self, **changes) -> "PromptKey":
+        return replace(self, **changes)
+
+    @property
+    def answer_separator(self) -> str:
+        return "" if self.format[-1:].isspace() else " "
+
+    @property
+    def stop(self) -> list[str]:
+        """Stop where the next example would begin, so generation stays short."""
+        if self.style == "chat":
+            return []
+        return ["\n\n"] if self.format.endswith("\n") else ["\n"]
+
+    def render(self, **inputs: str) -> str:
+        """The exact text sent to a completion model (chat keys: the turns joined)."""
+        if self.style == "chat":
+            return "\n\n".join(message["content"] for message in self.messages(**inputs))
+        parts = [templates.render(self.instruction, inputs)] if self.instruction else []
+        parts += [self._demo_text(demo) for demo in self.demos_for(inputs)]
+        parts.append(templates.render(self.format, inputs))
+        return "\n\n".join(parts)
+
+    def messages(self, **inputs: str) -> list[dict[str, str]]:
+        """Chat turns: instruction as system, each demo as a user/assistant pair."""
+        turns = [{"role": "system", "content": templates.render(self.instruction, inputs)}] \
+            if self.instruction else []
+        for demo in self.demos_for(inputs):
+            turns.append({"role": "user", "content": templates.render(self.format, demo.inputs)})
+            turns.append({"role": "assistant", "content": self.output.word(demo.output)})
+        turns.append({"role": "user", "content": templates.render(self.format, inputs)})
+        return turns
+
+    def demos_for(self, inputs: dict[str, str]) -> tuple[Demo, ...]:
+        return self.demos if self.retrieval is None else self.retrieval.select(inputs)
+
+    def _demo_text(self, demo: Demo) -> str:
+        query = templates.render(self.format, demo.inputs)
+        return f"{query}{self.answer_separator}{self.output.word(demo.output)}"
+
+    def preview(self, width: int = 60) -> str:
+        text = self.instruction or "(no instruction)"
+        extras = f" +{len(self.demos)} demos" if self.demos else ""
+        if self.retrieval is not None:
+            extras = f" +{self.retrieval.k} retrieved demos"
+        text = " ".join(text.split())
+        limit = width - len(extras)
+        return (text if len(text) <= limit else text[: limit - 1] + "…") + extras
+
+
+def _retrieval(data: Optional[dict]) -> Optional[Retrieval]:
+    if not data:
+        return None
+    pool = tuple(Demo(dict(d["inputs"]), str(d["output"])) for d in data["pool"])
+    return Retrieval(pool, int(data["k"]))

@@ -1,0 +1,138 @@
+"""Metrics: pure functions, greater is better, looked up by name.
+
+Per-example metrics score one (prediction, target) pair in [0, 1]; the run's score is their mean.
+`accuracy` is the mean of exact matches (a proportion, so its interval is Wilson's); `f1_macro`
+is a corpus metric computed by scikit-learn over all pairs (its intervals and tests resample
+examples and recompute it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from sklearn.metrics import f1_score
+
+from promptsearch.errors import InputError
+
+PairMetric = Callable[[str, str], float]
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).strip().lower().split())
+
+
+def exact_match(prediction: str, target: str) -> float:
+    return float(_norm(prediction) == _norm(target))
+
+
+def contains(prediction: str, target: str) -> float:
+    return float(_norm(target) in _norm(prediction))
+
+
+def numeric(prediction: str, target: str, tolerance: float = 1e-6) -> float:
+    found = re.search(r"-?\d+(?:[.,]\d+)?", prediction.replace(",", ""))
+    try:
+        return float(found is not None and abs(float(found.group()) - float(target)) <= tolerance)
+    except ValueError:
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    per_example: PairMetric
+    corpus: Optional[Callable[[Sequence[str], Sequence[str]], float]] = None
+
+    def score(self, prediction: Optional[str], target: str) -> float:
+        """Unparseable answers (None) score as wrong."""
+        return 0.0 if prediction is None else float(self.per_example(prediction, target))
+
+    def aggregate(self, predictions: Sequence[Optional[str]], targets: Sequence[str],
+                  scores: Sequence[float]) -> float:
+        if not scores:
+            return 0.0
+        if self.corpus is None:
+            return sum(scores) / len(scores)
+        cleaned = ["\x00unparseable" if p is None else _norm(p) for p in predictions]
+        return float(self.corpus(cleaned, [_norm(t) for t in targets]))
+
+
+def _f1_macro(predictions, targets) -> float:
+    return f1_score(targets, predictions, average="macro", labels=sorted(set(targets)),
+                    zero_division=0)
+
+
+REGISTRY: dict[str, Metric] = {
+    "exact_match": Metric("exact_match", exact_match),
+    "contains": Metric("contains", contains),
+    "numeric": Metric("numeric", numeric),
+    "accuracy": Metric("accuracy", exact_match),
+    "f1_macro": Metric("f1_macro", exact_match, _f1_macro),
+}
+
+
+def get_metric(name: str, source: str = "task", search_path: Optional[str] = None) -> Metric:
+    """Resolve `exact_match`, `numeric:0.01`, `regex:PATTERN` or `python:module:function`."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    kind, _, argument = name.partition(":")
+    if kind == "regex" and argument:
+        return _regex_metric(name, argument, source)
+    if kind == "numeric" and argument:
+        tolerance = _float(argument, source)
+        return Metric(name, lambda p, t: numeric(p, t, tolerance))
+    if kind == "python" and argument.count(":") == 1:
+        return Metric(name, _python_metric(argument, source, search_path))
+    raise InputError(f"unknown metric {name!r}", source=source, field="metric",
+                     fix=f"use one of {', '.join(REGISTRY)}, numeric:TOL, regex:PATTERN or "
+                         "python:module:function")
+
+
+def _regex_metric(name: str, pattern: str, source: str) -> Metric:
+    """The prediction is right when the pattern's first group (or match) equals the target."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise InputError(f"bad regex: {exc}", source=source, field="metric",
+                         fix="write a valid Python regular expression") from None
+
+    def score(prediction: str, target: str) -> float:
+        found = compiled.search(prediction)
+        if not found:
+            return 0.0
+        return exact_match(found.group(1) if compiled.groups else found.group(), target)
+
+    return Metric(name, score)
+
+
+def _float(text: str, source: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"tolerance {text!r} is not a number", source=source, field="metric",
+                         fix="write numeric:0.01") from None
+
+
+def _python_metric(argument: str, source: str, search_path: Optional[str]) -> PairMetric:
+    """Import the function the task names (and only that), from the task's folder or sys.path."""
+    import sys
+
+    module_name, function_name = argument.split(":")
+    added = search_path is not None and search_path not in sys.path
+    if added:
+        sys.path.insert(0, search_path)
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as exc:
+        raise InputError(f"cannot load metric {argument}: {exc}", source=source, field="metric",
+                         fix="name an importable module:function next to the task file") from None
+    finally:
+        if added:
+            sys.path.remove(search_path)
+    if not callable(function):
+        raise InputError(f"{argument} is not callable", source=source, field="metric",
+                         fix="name a function (prediction, target) -> float")
+    return function

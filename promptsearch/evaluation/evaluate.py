@@ -1,0 +1,210 @@
+"""Score a key on examples: one key across many examples in a row (llama.cpp reuses the shared
+prefix), every prediction stored, errors and unparseable answers counted apart from wrong ones."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.task.data import Example
+from promptsearch.errors import BudgetExhausted
+from promptsearch.core.key import PromptKey
+from promptsearch.lm.client import LM, Completion
+from promptsearch.core.metrics import Metric
+from promptsearch.core.stats import Answers
+
+SAVE_EVERY = 8  # evaluation rows per store transaction
+
+
+@dataclass
+class KeyScore:
+    key_id: str
+    score: Optional[float]                 # None when no example got an answer (all LM errors)
+    scores: list[Optional[float]]          # per example, aligned; None = LM error (left out)
+    predictions: list[Optional[str]]
+    errors: int = 0
+    unparseable: int = 0
+    lm_calls: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    complete: bool = True                  # False when the budget ran out part-way
+    pruned: bool = False                   # racing stopped it early: clearly worse than the best
+    targets: list[str] = field(default_factory=list)
+    example_ids: list[str] = field(default_factory=list)
+
+    @property
+    def examples(self) -> int:
+        return sum(score is not None for score in self.scores)
+
+    def answers(self) -> Answers:
+        """The examples with an answer (LM errors left out), for intervals and tests."""
+        kept = [i for i, score in enumerate(self.scores) if score is not None]
+        return Answers([self.predictions[i] for i in kept], [self.targets[i] for i in kept],
+                       [self.scores[i] for i in kept])
+
+    def by_example(self) -> dict[str, dict]:
+        """{example id: its score and prediction} for the examples with an answer: what a lock
+        records so that a later check can be paired with it example by example."""
+        return {example_id: {"score": score, "prediction": prediction}
+                for example_id, score, prediction in
+                zip(self.example_ids, self.scores, self.predictions) if score is not None}
+
+    @property
+    def answered_all(self) -> bool:
+        """Every example scored and none of them an LM error: the only score worth ranking."""
+        return self.complete and self.errors == 0
+
+
+class Evaluator:
+    """Scores keys for one run. `store` records each example; `meter` caps search-time calls."""
+
+    def __init__(self, lm: LM, metric: Metric, store, run_id: str, *, max_tokens: int = 48,
+                 concurrency: int = 1):
+        self.lm, self.metric, self.store, self.run_id = lm, metric, store, run_id
+        self.max_tokens, self.concurrency = max_tokens, concurrency
+
+    def score(self, key: PromptKey, examples: Sequence[Example], split: str,
+              meter: Optional[BudgetMeter] = None) -> KeyScore:
+        """Dev scoring draws on `meter` (raising nothing: a cut-short score is marked incomplete);
+        test scoring passes meter=None and is counted apart."""
+        started = time.monotonic()
+        recorded = self.store.get_evaluations(self.run_id, key.id, split)
+        rows, complete = self._run_missing(key, examples, split, meter, recorded)
+        recorded.update({row["example_id"]: row for row in rows})
+        return self._summarise(key, examples, recorded, rows, complete,
+                               time.monotonic() - started)
+
+    def recorded(self, key: PromptKey, examples: Sequence[Example], split: str) -> KeyScore:
+        """The key's score from stored answers alone, never calling the model: complete only
+        when every example's answer is stored (another worker's results, read back)."""
+        recorded = self.store.get_evaluations(self.run_id, key.id, split)
+        return self._summarise(key, examples, recorded, [], True, 0.0)
+
+    def _run_missing(self, key, examples, split, meter, recorded):
+        """Examples without a recorded answer: never asked, or asked and failed (an error is
+        asked again: the API may be back; an answer is never asked twice)."""
+        todo = [(position, ex) for position, ex in enumerate(examples)
+                if ex.id not in recorded or recorded[ex.id]["error"] is not None]
+        if self.concurrency == 1 or len(todo) <= 1:
+            return self._run_serial(key, todo, split, meter)
+        return self._run_concurrent(key, todo, split, meter)
+
+    def _run_serial(self, key, todo, split, meter):
+        """Rows are stored SAVE_EVERY at a time (and whatever is in hand when stopped): a
+        process killed in between loses no model call, since each answer is in the call cache
+        the moment it arrives, and a resumed run rebuilds the rows from there."""
+        rows: list[dict] = []
+        saved = 0
+        try:
+            for position, example in todo:
+                if _grant(meter, 1) == 0:
+                    return rows, False
+                rows.append(self._answer(key, example, position, split, meter,
+                                         self._ask(key, example)))
+                if len(rows) - saved >= SAVE_EVERY:
+                    self.store.add_evaluations(rows[saved:])
+                    saved = len(rows)
+            return rows, True
+        finally:
+            self.store.add_evaluations(rows[saved:])
+
+    def _run_concurrent(self, key, todo, split, meter):
+        """Keep `concurrency` calls in flight (a sliding window, not batches that wait for
+        their slowest call); rows are stored every `concurrency` answers."""
+        rows, unsaved, pending = [], [], {}
+        queue, granted_all = iter(todo), [True]
+
+        def submit_next(pool) -> None:
+            item = next(queue, None) if granted_all[0] else None
+            if item is None:
+                return
+            if _grant(meter, 1) == 0:
+                granted_all[0] = False
+                return
+            pending[pool.submit(self._ask, key, item[1])] = item
+
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            try:
+                for _ in range(self.concurrency):
+                    submit_next(pool)
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        position, example = pending.pop(future)
+                        unsaved.append(self._answer(key, example, position, split, meter,
+                                                    future.result()))
+                        submit_next(pool)
+                    if len(unsaved) >= self.concurrency:
+                        self.store.add_evaluations(unsaved)
+                        rows, unsaved = rows + unsaved, []
+            finally:  # answers already in hand are recorded even when interrupted
+                self.store.add_evaluations(unsaved)
+        return rows + unsaved, granted_all[0]
+
+    def _answer(self, key, example, position, split, meter, completion: Completion) -> dict:
+        if meter is not None:
+            meter.record(completion.tokens)
+        return self._row(key, example, position, split, completion)
+
+    def _ask(self, key: PromptKey, example: Example) -> Completion:
+        return ask(self.lm, key, example.inputs, self.max_tokens)
+
+    def _row(self, key, example, position, split, completion: Completion) -> dict:
+        prediction = None if completion.error else key.output.parse(completion.text)
+        score = None if completion.error else self.metric.score(prediction, example.target)
+        return {"run_id": self.run_id, "key_id": key.id, "split": split,
+                "example_id": example.id, "position": position, "completion": completion.text,
+                "prediction": prediction, "target": example.target, "score": score,
+                "error": completion.error, "tokens": completion.tokens}
+
+    def _summarise(self, key, examples, recorded, new_rows, complete, seconds) -> KeyScore:
+        present = [recorded[ex.id] for ex in examples if ex.id in recorded]
+        scores = [row["score"] for row in present]
+        ok = [row for row in present if row["score"] is not None]
+        aggregate = self.metric.aggregate([r["prediction"] for r in ok], [r["target"] for r in ok],
+                                          [r["score"] for r in ok]) if ok else None
+        return KeyScore(
+            key_id=key.id, score=aggregate, scores=scores,
+            predictions=[row["prediction"] for row in present],
+            errors=sum(row["error"] is not None for row in present),
+            unparseable=sum(row["error"] is None and row["prediction"] is None for row in present),
+            lm_calls=len(new_rows), tokens=sum(row["tokens"] for row in new_rows),
+            seconds=seconds, complete=complete and len(present) == len(examples),
+            targets=[row["target"] for row in present],
+            example_ids=[row["example_id"] for row in present])
+
+
+def ask(lm: LM, key: PromptKey, inputs: dict[str, str], max_tokens: int) -> Completion:
+    """One model call for one input, exactly as search and apps make it."""
+    max_tokens = key.output.answer_tokens(max_tokens)
+    if key.style == "chat":
+        return lm.complete(messages=key.messages(**inputs), max_tokens=max_tokens)
+    return lm.complete(prompt=key.render(**inputs), max_tokens=max_tokens, stop=key.stop)
+
+
+def paired_answers(a: KeyScore, b: KeyScore) -> tuple[Answers, Answers]:
+    """Both keys' answers on the examples both answered, in the same order."""
+    mine = {i: n for n, i in enumerate(a.example_ids) if a.scores[n] is not None}
+    shared = [(mine[i], n) for n, i in enumerate(b.example_ids)
+              if i in mine and b.scores[n] is not None]
+    return (_pick(a, [x for x, _ in shared]), _pick(b, [y for _, y in shared]))
+
+
+def _pick(result: KeyScore, positions: list[int]) -> Answers:
+    return Answers([result.predictions[i] for i in positions],
+                   [result.targets[i] for i in positions], [result.scores[i] for i in positions])
+
+
+def _grant(meter: Optional[BudgetMeter], wanted: int) -> int:
+    """How many of `wanted` calls the budget allows (all of them outside the search)."""
+    if meter is None:
+        return wanted
+    for granted in range(wanted):
+        try:
+            meter.take()
+        except BudgetExhausted:
+            return granted
+    return wanted

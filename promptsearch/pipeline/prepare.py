@@ -1,0 +1,98 @@
+"""Before any model call: read and check everything a run will touch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from promptsearch.core.metrics import Metric, get_metric
+from promptsearch.core.templates import check_template
+from promptsearch.errors import InputError
+from promptsearch.lm.client import LM
+from promptsearch.search.space import SearchSpace
+from promptsearch.storage.store import Store
+from promptsearch.task.config import Task
+from promptsearch.task.data import Dataset, load_dataset
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs, checked before any model call."""
+
+    task: Task
+    dataset: Dataset
+    metric: Metric
+    lm: LM
+    proposer: LM
+    space: SearchSpace
+    style: str
+    max_tokens: int
+
+    def model_calls(self) -> int:
+        """Calls this process's models answered (cache misses)."""
+        calls = self.lm.counter.model_calls
+        return calls + (self.proposer.counter.model_calls if self.proposer is not self.lm
+                        else 0)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    lock: dict
+    stopped: str
+    lock_path: Optional[Path]  # None when the winner did not beat the task's latest version
+    finalists: list[dict] = field(default_factory=list)
+    version: Optional[int] = None  # the new version recorded, if the run improved on the last
+    promotion: str = ""  # why the winner did or did not become a new version
+
+
+def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -> Prepared:
+    """Validate everything a run will touch (data, metric, templates, model), making no call."""
+    config = task.config
+    dataset = load_dataset(task)
+    metric = get_metric(config.metric, task.source, str(task.base_dir))
+    fields = config.data.input_fields
+    for index, seed in enumerate(config.prompt.seeds):
+        check_template(seed, fields, task.source, f"prompt.seeds[{index}]")
+    if config.prompt.format:
+        check_template(config.prompt.format, fields, task.source, "prompt.format")
+    lm = _make_lm(task, config.model, store, threads)
+    same = task.proposer == config.model
+    proposer = lm if same else _make_lm(task, task.proposer, store, threads)
+    style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
+    space = SearchSpace(dataset, fields, config.data.target, list(config.prompt.seeds),
+                        config.prompt.format, style, config.search.seed,
+                        config.search.max_demos)
+    max_tokens = config.lm.max_tokens or answer_budget(dataset)
+    return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens)
+
+
+def answer_budget(dataset: Dataset) -> int:
+    """Room for twice the longest target (about 3 characters a token) plus a little: generating
+    far past the answer is most of the cost of a wrong completion on a small model."""
+    longest = max(len(example.target) for example in dataset.pool + dataset.dev)
+    return min(512, max(8, 2 * (longest // 3 + 1) + 4))
+
+
+def _make_lm(task: Task, model: str, store: Optional[Store], threads: Optional[int]) -> LM:
+    spec = task.config.lm
+    lm = LM(model, cache=store, api_base=spec.api_base, timeout=spec.timeout,
+            retries=spec.retries, threads=threads or spec.threads, api_key_env=spec.api_key_env,
+            backoff=spec.backoff)
+    try:
+        lm.identity()
+    except InputError as exc:
+        raise InputError(str(exc), source=task.source) from None
+    return lm
+
+
+def run_id_prefix(task: Task, dataset_hash: str) -> str:
+    """The run's identity: the task config and data, less what only says when to stop for
+    failing calls (a run stopped by --max-error-rate resumes with another limit)."""
+    config = task.config.model_dump(mode="json")
+    config["search"].pop("max_error_rate", None)
+    digest = hashlib.sha256(json.dumps([config, dataset_hash], sort_keys=True).encode())
+    return f"{task.name}-{digest.hexdigest()[:10]}"

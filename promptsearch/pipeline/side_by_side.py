@@ -1,0 +1,51 @@
+"""`eval`: score given prompts on a task without searching, side by side, with 95% CIs.
+
+A prompt that names an input field ({{ input }}) is a whole template; any other text is an
+instruction laid out in the task's default format with no demos (as the seed prompts are)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from promptsearch.task.config import Task
+from promptsearch.evaluation.evaluate import Evaluator, KeyScore
+from promptsearch.core.key import PromptKey
+from promptsearch.pipeline.prepare import prepare
+from promptsearch.core.metrics import Metric
+from promptsearch.core.stats import score_interval
+from promptsearch.core.templates import check_template, fields_used
+
+
+@dataclass
+class Column:
+    label: str
+    key: PromptKey
+    result: KeyScore
+    metric: Metric
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return score_interval(self.metric, self.result.answers())
+
+
+def key_from_prompt(prepared, text: str, where: str) -> PromptKey:
+    space = prepared.space
+    check_template(text, space.fields, where, "--prompt")
+    baseline = space.key(space.baselines()[0]) if space.n_seeds else PromptKey(style=space.style)
+    if fields_used(text):
+        return baseline.with_(instruction="", format=text, demos=(), retrieval=None)
+    return baseline.with_(instruction=text, demos=(), retrieval=None)
+
+
+def compare(task: Task, store, prompts: list[str], keys: list[tuple[str, PromptKey]],
+            split: str = "test", threads: Optional[int] = None) -> tuple[list[Column], list]:
+    """Score every prompt and key on the split; returns the columns and the examples."""
+    prepared = prepare(task, store, threads)
+    examples = prepared.dataset.test if split == "test" else prepared.dataset.dev
+    columns = [(f"prompt {n}", key_from_prompt(prepared, text, task.source))
+               for n, text in enumerate(prompts, 1)] + list(keys)
+    evaluator = Evaluator(prepared.lm, prepared.metric, store, f"eval-{task.name}",
+                          max_tokens=prepared.max_tokens)
+    return [Column(label, key, evaluator.score(key, examples, split), prepared.metric)
+            for label, key in columns], list(examples)

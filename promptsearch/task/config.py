@@ -1,0 +1,304 @@
+"""task.yaml -> a validated, frozen Task. Errors name the file, line, field and fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_serializer,
+                      field_validator, model_validator)
+
+from promptsearch.errors import InputError
+from promptsearch.core.secrets import redact_url
+
+MAX_TASK_FILE_BYTES = 1_000_000
+DEFAULT_MODEL = "local/gemma-3-270m"
+# 16 demos scored no better than 8 on gemma-3-270m's bundled tasks (results/demos_ab.md), and
+# cost twice the prompt.
+MAX_DEMOS = 8
+# The values search.strategy accepts: part of the task file's contract, so a typo fails at load
+# time. promptsearch.search.registry maps each name to its Strategy class.
+STRATEGY_NAMES = ("auto", "tpe", "random", "ape", "opro", "protegi", "evolution", "evolution-de",
+                  "dspy-mipro", "dspy-copro", "dspy-bootstrap", "dspy-gepa")
+_MODEL_RE = re.compile(r"^[A-Za-z0-9_.\-]+/\S+$|^[A-Za-z0-9_.\-:]+$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Strict):
+    train: str
+    test: Optional[str] = None
+    input: Union[str, list[str]] = "input"
+    target: str = "output"
+    dev_size: int = Field(50, ge=1, le=100_000)
+    dev_split: Literal["random", "unseen"] = "random"
+    test_size: Optional[int] = Field(None, ge=1)
+
+    @property
+    def input_fields(self) -> tuple[str, ...]:
+        return (self.input,) if isinstance(self.input, str) else tuple(self.input)
+
+
+class PromptSpec(_Strict):
+    seeds: list[str] = Field(default_factory=lambda: [""], min_length=1)
+    labels: Optional[list[str]] = None
+    format: Optional[str] = None
+    style: Literal["auto", "completion", "chat"] = "auto"
+
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_as_text(cls, value):
+        if not isinstance(value, list):
+            return value
+        if any(isinstance(item, bool) for item in value):
+            raise ValueError("YAML reads yes/no/true/false/on/off as booleans; quote each label, "
+                             "e.g. ['yes', 'no']")
+        return [str(item) if isinstance(item, (int, float)) else item for item in value]
+
+
+class Budget(_Strict):
+    lm_calls: Optional[int] = Field(2000, ge=1)
+    minutes: Optional[float] = Field(20, gt=0)
+    trials: Optional[int] = Field(None, ge=1)
+    tokens: Optional[int] = Field(None, ge=1)
+
+
+class SearchSpec(_Strict):
+    strategy: str = "auto"
+    budget: Budget = Field(default_factory=Budget)
+    racing: Optional[bool] = None  # None: on for `auto`, off for the single strategies
+    # Train-pool examples on which the top dev keys are scored again before the winner is
+    # chosen (promptsearch.evaluation.confirm); 0: off.
+    confirm: int = Field(0, ge=0, le=100_000)
+    # Dev leaders scored on test after the search (the seed baseline is too). Test calls are
+    # outside the budget but not free: 1 scores the winner alone, for paid or slow models.
+    finalists: int = Field(3, ge=1, le=20)
+    seed: int = 0
+    # The most demos a key may carry; the search tries 0, 1, 2, 4, ... up to it. Lower it when
+    # prompts are paid per token or the examples are long for the model's context.
+    max_demos: int = Field(MAX_DEMOS, ge=0, le=64)
+    # Stop the run (exit 4, no lock file, every result kept for --resume) once this share of
+    # dev calls has failed after retries: an API that is down should not burn the budget on
+    # errors. Half by default: a short outage passes (its calls are asked again after the
+    # search), a long one stops the run. 1: never stop.
+    max_error_rate: float = Field(0.5, gt=0, le=1)
+
+    def racing_on(self) -> bool:
+        return self.strategy == "auto" if self.racing is None else self.racing
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGY_NAMES:
+            raise ValueError(f"unknown strategy {value!r}; choose one of "
+                             f"{', '.join(STRATEGY_NAMES)}")
+        return value
+
+
+class LMSpec(_Strict):
+    api_base: Optional[str] = None
+    # The NAME of the environment variable that holds the API key: keys never sit in task
+    # files, and so never reach the store, lock files or reports (which copy the config).
+    api_key_env: Optional[str] = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeout: float = Field(60, gt=0)
+    retries: int = Field(3, ge=0, le=20)
+    backoff: float = Field(1.0, ge=0, le=60)  # seconds before the first retry, then doubling
+    concurrency: Optional[int] = Field(None, ge=1, le=256)
+    threads: int = Field(2, ge=1, le=256)
+    max_tokens: Optional[int] = Field(None, ge=1, le=4096)  # default: from the longest target
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_keys_in_files(cls, values):
+        if isinstance(values, dict) and "api_key" in values:
+            raise ValueError("API keys do not belong in task files (fix: export the key as an "
+                             "environment variable and set lm.api_key_env to its name)")
+        return values
+
+    @field_serializer("api_base")
+    def _without_credentials(self, url: Optional[str]) -> Optional[str]:
+        return redact_url(url)
+
+
+class TaskConfig(_Strict):
+    name: str
+    description: str = ""
+    data: DataSpec
+    model: str = DEFAULT_MODEL
+    proposer: Optional[str] = None
+    prompt: PromptSpec = Field(default_factory=PromptSpec)
+    metric: str = "exact_match"
+    search: SearchSpec = Field(default_factory=SearchSpec)
+    lm: LMSpec = Field(default_factory=LMSpec)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError("use letters, digits, '_', '-' or '.' (it names a results folder)")
+        return value
+
+    @field_validator("model", "proposer")
+    @classmethod
+    def _model_string(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not _MODEL_RE.match(value):
+            raise ValueError(f"malformed model string {value!r}; write provider/model, "
+                             "e.g. local/gemma-3-270m or openai/gpt-4o-mini")
+        return value
+
+
+class Task(BaseModel):
+    """A validated task with its file paths resolved against the task file's folder."""
+
+    model_config = ConfigDict(frozen=True)
+    config: TaskConfig
+    source: str
+    base_dir: Path
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def path(self, relative: str) -> Path:
+        return (self.base_dir / relative).resolve()
+
+    @property
+    def proposer(self) -> str:
+        return self.config.proposer or self.config.model
+
+
+def load_task(path: str | Path) -> Task:
+    """Read and validate a task file; raise InputError (exit code 2) naming file:line and field."""
+    path = Path(path)
+    text = _read_text(path)
+    tree = _parse_yaml(text, path)
+    if not isinstance(tree, dict):
+        raise InputError("the file must hold a mapping (name:, data:, ...)", source=str(path),
+                         fix="start from the example in README.md")
+    lines = _line_index(text)
+    try:
+        config = TaskConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise _explain(exc, path, lines) from None
+    return Task(config=config, source=str(path), base_dir=path.resolve().parent)
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InputError("task file not found", source=str(path), fix="check the path")
+    if path.stat().st_size > MAX_TASK_FILE_BYTES:
+        raise InputError("task file larger than 1 MB", source=str(path),
+                         fix="keep data in the data files the task names")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 (byte {exc.start})", source=str(path),
+                         fix="save the file as UTF-8") from None
+
+
+def _parse_yaml(text: str, path: Path):
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=where,
+                         fix="fix the YAML syntax") from None
+    if node is None:
+        raise InputError("the file is empty", source=str(path), fix="write a task (see README.md)")
+    _refuse_aliases(node, path)
+    return yaml.safe_load(text)
+
+
+def _refuse_aliases(node, path: Path) -> None:
+    """Anchors/aliases are what YAML bombs are made of; task files never need them."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            raise InputError("YAML aliases (*name) are not allowed", source=f"{path}:"
+                             f"{current.start_mark.line + 1}", fix="write the value out in full")
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            stack.extend(child for pair in current.value for child in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def _line_index(text: str) -> dict[tuple, int]:
+    """Map each key path (name, 'data', 'train', ...) to its 1-based line in the file."""
+    index: dict[tuple, int] = {}
+
+    def walk(node, prefix: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                path = prefix + (key_node.value,)
+                index[path] = key_node.start_mark.line + 1
+                walk(value_node, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for position, child in enumerate(node.value):
+                index[prefix + (position,)] = child.start_mark.line + 1
+                walk(child, prefix + (position,))
+
+    walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
+    return index
+
+
+def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> InputError:
+    error = exc.errors()[0]
+    loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
+    loc = tuple(p for p in loc if p not in ("str", "list[str]", "int", "float"))
+    field = ".".join(str(part) for part in loc) or "(top level)"
+    line = _nearest_line(loc, lines)
+    where = f"{path}:{line}" if line else str(path)
+    message = _message(error)
+    fix = None if "(fix:" in message else _fix(error, loc)  # the validator gave its own fix
+    return InputError(message, source=where, field=field, fix=fix)
+
+
+def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> Optional[int]:
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def _message(error: dict) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _fix(error: dict, loc: tuple) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = ", ".join(parent.model_fields) if parent else "see README.md"
+        return f"remove it or use one of: {allowed}"
+    if kind == "missing":
+        return f"add '{loc[-1]}:' to the file"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return "write a value of the expected type"
+    return "see the task.yaml reference in README.md"
+
+
+def _model_at(loc: tuple):
+    model = TaskConfig
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
