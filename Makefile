@@ -39,9 +39,11 @@ demo: setup
 test: setup browser postgres
 	$(BIN)/python -m pytest -q --durations=15
 
-# For every change: no model, no browser, no PostgreSQL, no multi-process runs (a few minutes).
+# For every change: no model, no browser, no PostgreSQL, no multi-process runs; two test
+# processes (pytest-xdist), as nothing in this tier times anything or loads a model.
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not model and not browser and not postgres and not slow" \
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal \
+		-m "not model and not browser and not postgres and not slow" \
 		--durations=10
 
 clean:

@@ -126,15 +126,14 @@ def write_task(folder: Path, text: str, name: str = "task.yaml") -> Path:
     return path
 
 
-@pytest.fixture
-def upper_task(tmp_path: Path) -> Path:
+def write_upper_task(folder: Path) -> Path:
     """A generation task the scripted model solves once a key has demos."""
     words = [f"word{i}" for i in range(120)]
-    write_jsonl(tmp_path / "data" / "train.jsonl",
+    write_jsonl(folder / "data" / "train.jsonl",
                 [{"input": w, "output": w.upper()} for w in words[:100]])
-    write_jsonl(tmp_path / "data" / "test.jsonl",
+    write_jsonl(folder / "data" / "test.jsonl",
                 [{"input": w, "output": w.upper()} for w in words[100:]])
-    return write_task(tmp_path, """\
+    return write_task(folder, """\
 name: upper
 data:
   train: data/train.jsonl
@@ -149,6 +148,11 @@ search:
   budget: {lm_calls: 120}
   seed: 3
 """)
+
+
+@pytest.fixture
+def upper_task(tmp_path: Path) -> Path:
+    return write_upper_task(tmp_path)
 
 
 def remote_sentiment_task(folder: Path, *, name: str, api_base: str, dev_size: int,

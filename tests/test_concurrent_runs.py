@@ -48,6 +48,7 @@ def _assert_nothing_lost(store: Store) -> None:
             run["spent"]["lm_calls"]
 
 
+@pytest.mark.slow  # two `promptsearch run` processes
 def test_two_runs_of_one_config_on_one_sqlite_store_lose_nothing(tmp_path):
     _run_twice_at_once(tmp_path, [])
     _assert_nothing_lost(Store(default_url(tmp_path / "results")))

@@ -7,6 +7,9 @@ import subprocess
 import threading
 import time
 
+import pytest
+from sqlalchemy import update
+
 from benchmarks.fake_api import FakeAPI
 from conftest import DATA, child_env, cli, write_task
 
@@ -14,7 +17,7 @@ from promptsearch.task.config import load_task
 from promptsearch.evaluation.evaluate import Evaluator
 from promptsearch.pipeline.prepare import prepare
 from promptsearch.core.states import Reservation
-from promptsearch.storage.shared_run import SharedRun
+from promptsearch.storage.shared_run import SharedRun, workers
 from promptsearch.storage.store import Store
 from promptsearch.pipeline.workers import coordinate, open_run, shared_run_id
 
@@ -67,13 +70,22 @@ def test_a_worker_that_waits_gets_what_another_gives_back(tmp_path):
     assert shared_run.reserve(a, 10, trial=True) == ("lm_calls", None)  # 14 spent, none held
 
 
+def _stop_beating(shared_run: SharedRun, worker_id: str) -> None:
+    """The worker's last heartbeat moved an hour back: late by any rule, with no sleep (a
+    sleep of a few beats is also what a loaded machine can take between two statements)."""
+    with shared_run.engine.begin() as conn:
+        conn.execute(update(workers).where(workers.c.run_id == shared_run.run_id,
+                                           workers.c.worker_id == worker_id)
+                     .values(heartbeat_at=time.time() - 3600))
+
+
 def test_a_dead_worker_s_key_is_adopted_and_its_hold_counts_as_spent(tmp_path):
     shared_run = _run(tmp_path, {"lm_calls": 100})
-    dead, alive = shared_run.join(heartbeat_s=0.05), shared_run.join(heartbeat_s=30)
+    dead, alive = shared_run.join(heartbeat_s=30), shared_run.join(heartbeat_s=30)
     status, turn = shared_run.reserve(dead, 10, trial=True)
     assert shared_run.claim(dead, "key-a", turn.number, "random")
     assert not shared_run.claim(alive, "key-a", 5, "random")  # being scored by another
-    time.sleep(0.2)  # three heartbeats missed
+    _stop_beating(shared_run, dead)
     status, adopted = shared_run.reserve(alive, 10, trial=True)
     assert status == "ok" and adopted.adopted_key == "key-a" and adopted.number == turn.number
     states = {row["worker_id"]: row for row in shared_run.list_workers()}
@@ -86,10 +98,10 @@ def test_a_dead_worker_s_key_is_adopted_and_its_hold_counts_as_spent(tmp_path):
 
 def test_a_worker_declared_dead_while_alive_stops_and_spends_nothing_twice(tmp_path):
     shared_run = _run(tmp_path, {"lm_calls": 100})
-    stalled, other = shared_run.join(heartbeat_s=0.05), shared_run.join(heartbeat_s=30)
+    stalled, other = shared_run.join(heartbeat_s=30), shared_run.join(heartbeat_s=30)
     status, turn = shared_run.reserve(stalled, 10, trial=True)
     assert shared_run.claim(stalled, "key-a", turn.number, "random")
-    time.sleep(0.2)  # its heartbeat stalls: the next reservation declares it dead
+    _stop_beating(shared_run, stalled)  # the next reservation declares it dead
     status, adopted = shared_run.reserve(other, 10, trial=True)
     assert status == "ok" and adopted.adopted_key == "key-a"
     shared_run.release("key-a", stalled)  # it finishes its trial late: the claim is not its
@@ -130,7 +142,7 @@ def test_the_coordinator_finishes_a_key_a_dead_worker_left_half_scored(upper_tas
     prepared.lm.cache = prepared.proposer.cache = store
     run_id = shared_run_id(store, prepared)
     shared_run = open_run(store, prepared, run_id)
-    finished, killed = shared_run.join(30), shared_run.join(0.01)
+    finished, killed = shared_run.join(30), shared_run.join(30)
     dev, test = prepared.dataset.dev, prepared.dataset.test
     key = prepared.space.key(prepared.space.baselines()[0])
     store.put_key(key.id, key.to_dict())
@@ -139,7 +151,7 @@ def test_the_coordinator_finishes_a_key_a_dead_worker_left_half_scored(upper_tas
     Evaluator(prepared.lm, prepared.metric, store, run_id).score(key, dev[:2], "dev")
     shared_run.leave(finished, {"stopped": "budget: lm_calls"}, "done")
     calls = fake_model.calls
-    time.sleep(0.1)  # the killed worker's heartbeats stop
+    _stop_beating(shared_run, killed)
     result = coordinate(prepared, store, tmp_path / "results")
     assert [(c["trial"], c["key_id"], c["status"], c["examples"])
             for c in store.list_candidates(run_id)] == [(0, key.id, "complete", len(dev))]
@@ -149,6 +161,7 @@ def test_the_coordinator_finishes_a_key_a_dead_worker_left_half_scored(upper_tas
     assert shared_run.row()["status"] == "finished"
 
 
+@pytest.mark.slow  # two worker processes
 def test_run_with_two_local_workers_searches_in_both_and_writes_the_lock(tmp_path):
     results = tmp_path / "results"
     with FakeAPI(0.05) as api:

@@ -36,12 +36,16 @@ def test_strategy_respects_the_budget_exactly_and_proposes_valid_keys(
         assert "word7" in key.render(input="word7")
     if strategy not in ("dspy-copro", "dspy-gepa"):  # those two only rewrite the instruction
         assert result.lock["scores"]["test"] == 1.0  # the scripted task needs demos
+    if strategy in LLM_DRIVEN:  # the proposer wrote some of the keys
+        assert spent["proposer_calls"] > 0
+        assert any(c["origin"].startswith(f"{strategy}:") for c in candidates), candidates
 
 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_strategy_is_reproducible_with_the_same_seed(strategy, upper_task, fake_model, tmp_path):
-    first_store, first = _run(upper_task, tmp_path, strategy, "a")
-    second_store, second = _run(upper_task, tmp_path, strategy, "b")
+    # A smaller budget than the contract test above: determinism shows from the first trials.
+    first_store, first = _run(upper_task, tmp_path, strategy, "a", budget=80)
+    second_store, second = _run(upper_task, tmp_path, strategy, "b", budget=80)
     trace = [[c["key_id"] for c in store.list_candidates(result.run_id)]
              for store, result in ((first_store, first), (second_store, second))]
     assert trace[0] == trace[1]
@@ -50,14 +54,6 @@ def test_strategy_is_reproducible_with_the_same_seed(strategy, upper_task, fake_
     if not strategy.startswith("dspy"):  # DSPy calls the model itself, past promptsearch's cache
         assert fake_model.calls == calls  # the same cache: not one model call
     assert [c["key_id"] for c in first_store.list_candidates(third.run_id)] == trace[0]
-
-
-@pytest.mark.parametrize("strategy", LLM_DRIVEN)
-def test_llm_driven_strategies_use_the_proposer(strategy, upper_task, fake_model, tmp_path):
-    store, result = _run(upper_task, tmp_path, strategy)
-    assert result.lock["spent"]["proposer_calls"] > 0
-    origins = {c["origin"] for c in store.list_candidates(result.run_id)}
-    assert any(origin.startswith(f"{strategy}:") for origin in origins), origins
 
 
 def test_auto_pulls_several_arms(upper_task, fake_model, tmp_path):

@@ -1,8 +1,10 @@
 """Versions, aliases and `verify`, with the scripted fake model."""
 
 import json
+import shutil
 
 import pytest
+from conftest import SCRIPTED, _register, write_upper_task
 
 from promptsearch import load_best, run
 from promptsearch.api import open_store
@@ -19,14 +21,25 @@ def _run(task_path, results, budget):
     return run(task_path, store=open_store(results), results_dir=results)
 
 
+@pytest.fixture(scope="module")
+def versioned_once(tmp_path_factory):
+    """Version 1: only the seed fits the budget (test 0.0); version 2: a real search (1.0).
+    Searched once for the module; each test gets a copy (tests promote, rerun, edit data)."""
+    _register(SCRIPTED)
+    SCRIPTED.rule, SCRIPTED.fail_on = (lambda text: text.upper()), None
+    folder = tmp_path_factory.mktemp("versioned")
+    task_path, results = write_upper_task(folder), folder / "results"
+    first = _run(task_path, results, 14)  # 4 proposer paraphrases + the seed on 10 dev
+    second = _run(task_path, results, 120)
+    return folder, first, second
+
+
 @pytest.fixture
-def versioned(upper_task, fake_model, tmp_path, monkeypatch):
-    """Version 1: only the seed fits the budget (test 0.0); version 2: a real search (1.0)."""
+def versioned(versioned_once, fake_model, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # rich tables at full width in captured output
-    results = tmp_path / "results"
-    first = _run(upper_task, results, 14)  # 4 proposer paraphrases + the seed on 10 dev
-    second = _run(upper_task, results, 120)
-    return upper_task, results, first, second
+    folder, first, second = versioned_once
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "task.yaml", tmp_path / "results", first, second
 
 
 def test_a_run_that_beats_the_latest_version_records_a_new_one(versioned):
