@@ -6,19 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from promptsearch.task.config import Task, load_task
-from promptsearch.storage import versions
-from promptsearch.errors import InputError, LMError
-from promptsearch.evaluation.evaluate import Evaluator, KeyScore, ask
 from promptsearch.core.key import PromptKey
 from promptsearch.core.templates import fields_used
+from promptsearch.errors import InputError, LMError
+from promptsearch.evaluation.evaluate import Evaluator, KeyScore, ask
 from promptsearch.export import to_dspy
 from promptsearch.lm.client import LM
-from promptsearch.storage.lockfile import lock_path, read_lock
 from promptsearch.pipeline.prepare import RunResult, prepare
 from promptsearch.pipeline.runner import execute
 from promptsearch.search.loop import Observer
+from promptsearch.storage import versions
+from promptsearch.storage.lockfile import lock_path, read_lock
 from promptsearch.storage.store import Store, default_url
+from promptsearch.task.config import Task, load_task
 
 DEFAULT_RESULTS = Path("results")
 

@@ -113,10 +113,10 @@ def _exit_on_call(cls, name: str, number: int, after: bool) -> None:
     setattr(cls, name, wrapper)
 
 
+EVALUATOR = "promptsearch.evaluation.evaluate:Evaluator"
 CRASH_POINTS = {  # where the child dies: (class, method, on which call, after it returns)
-    "a seed prompt's model call in flight": ("promptsearch.evaluation.evaluate:Evaluator", "_ask", 15,
-                                            False),
-    "a model call in flight": ("promptsearch.evaluation.evaluate:Evaluator", "_ask", 45, False),
+    "a seed prompt's model call in flight": (EVALUATOR, "_ask", 15, False),
+    "a model call in flight": (EVALUATOR, "_ask", 45, False),
     "candidate recorded, strategy not told": ("strategy", "tell", 5, False),
     "strategy told, next trial not asked": ("strategy", "tell", 5, True),
     "next trial asked, not scored": ("strategy", "ask", 6, True),

@@ -18,8 +18,8 @@ from __future__ import annotations
 import random
 from typing import Optional
 
-from promptsearch.evaluation.evaluate import KeyScore
 from promptsearch.core.key import PromptKey
+from promptsearch.evaluation.evaluate import KeyScore
 
 CONFIRM_KEYS = 3       # the dev leaders scored again (finalize tests search.finalists)
 MAX_BUDGET_SHARE = 0.25  # of the LM-call budget at most, so the search keeps most of it

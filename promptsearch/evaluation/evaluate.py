@@ -8,13 +8,13 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from promptsearch.evaluation.budget import BudgetMeter
-from promptsearch.task.data import Example
-from promptsearch.errors import BudgetExhausted
 from promptsearch.core.key import PromptKey
-from promptsearch.lm.client import LM, Completion
 from promptsearch.core.metrics import Metric
 from promptsearch.core.stats import Answers
+from promptsearch.errors import BudgetExhausted
+from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.lm.client import LM, Completion
+from promptsearch.task.data import Example
 
 SAVE_EVERY = 8  # evaluation rows per store transaction
 

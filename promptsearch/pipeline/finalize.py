@@ -7,18 +7,17 @@ from pathlib import Path
 from typing import Optional
 
 from promptsearch._version import __version__
-from promptsearch.storage import versions
-from promptsearch.errors import ModelUnavailable, PromptsearchError
-from promptsearch.evaluation.confirm import rerank
-from promptsearch.evaluation.evaluate import KeyScore, paired_answers
 from promptsearch.core.key import PromptKey
-from promptsearch.storage.lockfile import lock_path, relative_task_dir, write_lock
-from promptsearch.core.stats import compare, holm, score_interval
 from promptsearch.core.states import RunStatus, Stop, StopReason
+from promptsearch.core.stats import compare, holm, score_interval
+from promptsearch.errors import ModelUnavailable, PromptsearchError
 from promptsearch.evaluation.budget import BudgetMeter
-from promptsearch.evaluation.evaluate import Evaluator
+from promptsearch.evaluation.confirm import rerank
+from promptsearch.evaluation.evaluate import Evaluator, KeyScore, paired_answers
 from promptsearch.pipeline.prepare import Prepared, RunResult
 from promptsearch.search.loop import Observer
+from promptsearch.storage import versions
+from promptsearch.storage.lockfile import lock_path, relative_task_dir, write_lock
 from promptsearch.storage.store import Store
 
 
@@ -26,7 +25,7 @@ def finalize(prepared: Prepared, store: Store, results_dir: Path, run_id: str,
              evaluator: Evaluator, meter: BudgetMeter, stop: Stop,
              observer: Optional[Observer] = None, confirmed: Optional[dict] = None,
              promote: str = "significant") -> RunResult:
-    """`confirmed`: the dev leaders' scores on held-back examples (promptsearch.evaluation.confirm); the
+    """`confirmed`: the dev leaders' scores on held-back examples (evaluation.confirm); the
     winner is then the best over dev and those examples together."""
     confirmed = confirmed or {}
     ranked = rerank(store.ranked_candidates(run_id), confirmed, len(prepared.dataset.dev))

@@ -13,8 +13,12 @@ from promptsearch.evaluation.confirm import confirm, confirm_size, reserve
 from promptsearch.evaluation.evaluate import Evaluator
 from promptsearch.evaluation.racing import make_scorer
 from promptsearch.pipeline.prepare import Prepared, RunResult
-from promptsearch.pipeline.session import (after_search, make_context, make_evaluator,
-                                           open_new_or_latest_run)
+from promptsearch.pipeline.session import (
+    after_search,
+    make_context,
+    make_evaluator,
+    open_new_or_latest_run,
+)
 from promptsearch.search.base import Candidate, Context, RecordedTrial, RunState
 from promptsearch.search.loop import Observer, optimize
 from promptsearch.search.registry import STRATEGIES

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from promptsearch.task.config import Task
-from promptsearch.evaluation.evaluate import Evaluator, KeyScore
 from promptsearch.core.key import PromptKey
-from promptsearch.pipeline.prepare import prepare
 from promptsearch.core.metrics import Metric
 from promptsearch.core.stats import score_interval
 from promptsearch.core.templates import check_template, fields_used
+from promptsearch.evaluation.evaluate import Evaluator, KeyScore
+from promptsearch.pipeline.prepare import prepare
+from promptsearch.task.config import Task
 
 
 @dataclass

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from promptsearch.task.config import Task, TaskConfig
+from promptsearch.core.key import PromptKey
+from promptsearch.core.stats import Answers, Comparison, compare, score_interval
 from promptsearch.errors import InputError
 from promptsearch.evaluation.evaluate import Evaluator, KeyScore
-from promptsearch.core.key import PromptKey
-from promptsearch.storage.lockfile import lock_path, read_lock, recorded_task_dir
 from promptsearch.pipeline.prepare import prepare
-from promptsearch.core.stats import Answers, Comparison, compare, score_interval
+from promptsearch.storage.lockfile import lock_path, read_lock, recorded_task_dir
+from promptsearch.task.config import Task, TaskConfig
 
 ALPHA = 0.05
 

@@ -19,15 +19,28 @@ from pathlib import Path
 from typing import Optional
 
 from promptsearch.core.key import PromptKey
-from promptsearch.core.states import (DECLARED_DEAD, CandidateStatus, ClaimState, Reservation,
-                                      SharedRunStatus, Stop, StopReason, WorkerState)
+from promptsearch.core.states import (
+    DECLARED_DEAD,
+    CandidateStatus,
+    ClaimState,
+    Reservation,
+    SharedRunStatus,
+    Stop,
+    StopReason,
+    WorkerState,
+)
 from promptsearch.errors import InputError
 from promptsearch.evaluation.budget import BudgetMeter, Spent
 from promptsearch.evaluation.evaluate import Evaluator
 from promptsearch.evaluation.racing import make_scorer
 from promptsearch.pipeline.prepare import Prepared, RunResult
-from promptsearch.pipeline.session import (after_search, create_run, latest_run_number,
-                                           make_context, make_evaluator)
+from promptsearch.pipeline.session import (
+    after_search,
+    create_run,
+    latest_run_number,
+    make_context,
+    make_evaluator,
+)
 from promptsearch.pipeline.shared_budget import SharedBudget
 from promptsearch.search.base import Candidate, Liveness, Pool, RunState
 from promptsearch.search.loop import Observer, SearchLoop, record_candidate

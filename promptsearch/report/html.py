@@ -14,12 +14,12 @@ from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from promptsearch.core.key import PromptKey
+from promptsearch.core.states import CandidateStatus
 from promptsearch.core.templates import fields_used
 from promptsearch.report.leaderboard import latest_runs, leaderboard
 from promptsearch.report.page import PAGE
 from promptsearch.report.render import to_html_table
 from promptsearch.report.svg import Series, heatmap, line_chart, pareto_front, scatter
-from promptsearch.core.states import CandidateStatus
 
 UNPARSED = "(no answer)"
 

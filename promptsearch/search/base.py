@@ -12,8 +12,8 @@ from promptsearch.core.states import CandidateStatus
 from promptsearch.evaluation.budget import BudgetMeter
 from promptsearch.evaluation.evaluate import KeyScore
 from promptsearch.lm.client import LM
-from promptsearch.task.data import Example
 from promptsearch.search.space import Point, SearchSpace
+from promptsearch.task.data import Example
 
 
 @dataclass
@@ -22,7 +22,8 @@ class Candidate:
     key: PromptKey
     origin: str
     point: Optional[Point] = None
-    handle: object = field(default=None, repr=False)  # the strategy's own bookkeeping (optuna trial)
+    # the strategy's own bookkeeping (an optuna trial)
+    handle: object = field(default=None, repr=False)
 
 
 def rankable(result) -> bool:

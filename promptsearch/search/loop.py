@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from promptsearch.evaluation.budget import BudgetMeter
-from promptsearch.evaluation.evaluate import KeyScore
 from promptsearch.core.key import PromptKey
 from promptsearch.core.states import CandidateStatus, Stop, StopReason
+from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.evaluation.evaluate import KeyScore
 from promptsearch.search.base import Candidate, Strategy, rankable
 
 MAX_REPEATS = 50  # consecutive already-scored keys before a strategy is deemed converged

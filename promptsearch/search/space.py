@@ -6,9 +6,9 @@ import random
 from dataclasses import dataclass
 from typing import Optional
 
-from promptsearch.task.data import Dataset, Example
 from promptsearch.core.key import Demo, OutputSpec, PromptKey
 from promptsearch.core.retrieval import Retrieval
+from promptsearch.task.data import Dataset, Example
 
 RETRIEVAL_POOL = 200
 DEMO_SETS = 4  # distinct random draws per (count, selection): lets a strategy revisit a good draw

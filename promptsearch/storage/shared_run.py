@@ -25,10 +25,23 @@ import uuid
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, case, func,
-                        insert, select, true, update)
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    case,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 
-from promptsearch.core.states import (ClaimState, Reservation, SharedRunStatus, WorkerState)
+from promptsearch.core.states import ClaimState, Reservation, SharedRunStatus, WorkerState
 from promptsearch.storage.store import create_tables, insert_ignore
 
 metadata = MetaData()
@@ -115,7 +128,8 @@ class SharedRun:
         now = time.time()
         with self.engine.begin() as conn:
             conn.execute(insert(workers).values(
-                run_id=self.run_id, worker_id=worker_id, state=WorkerState.LIVE.value, heartbeat_at=now,
+                run_id=self.run_id, worker_id=worker_id, state=WorkerState.LIVE.value,
+                heartbeat_at=now,
                 heartbeat_s=heartbeat_s, calls=0, reserved=0, tokens=0, spent={},
                 started_at=now))
         return worker_id
@@ -160,7 +174,8 @@ class SharedRun:
             self._mark_dead(conn)
             if self._state(conn, worker_id) == WorkerState.DEAD:
                 return Reservation.DECLARED_DEAD, None
-            turn = self._adopt(conn, worker_id) if trial and row["status"] == SharedRunStatus.SEARCHING \
+            searching = row["status"] == SharedRunStatus.SEARCHING
+            turn = self._adopt(conn, worker_id) if trial and searching \
                 else None
             if turn is None:
                 status = self._fits(conn, row, calls, trial)
@@ -268,11 +283,13 @@ class SharedRun:
     def _mark_dead(self, conn) -> None:
         """Workers whose heartbeat stopped: their reservation counts as spent."""
         now = time.time()
-        for row in conn.execute(select(workers).where(workers.c.run_id == self.run_id,
-                                                      workers.c.state == WorkerState.LIVE.value)).mappings():
+        live = select(workers).where(workers.c.run_id == self.run_id,
+                                     workers.c.state == WorkerState.LIVE.value)
+        for row in conn.execute(live).mappings():
             if _late(row, now):
                 conn.execute(self._worker(row["worker_id"]).values(
-                    state=WorkerState.DEAD.value, calls=workers.c.calls + workers.c.reserved, reserved=0))
+                    state=WorkerState.DEAD.value, calls=workers.c.calls + workers.c.reserved,
+                    reserved=0))
 
     # claims -----------------------------------------------------------------------------------
     def _adopt(self, conn, worker_id: str) -> Optional[Turn]:

@@ -10,14 +10,27 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import (JSON, Column, Float, Integer, MetaData, String, Table, Text, create_engine,
-                        event, func, select, update)
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from promptsearch.errors import InputError
 from promptsearch.core.states import CandidateStatus
+from promptsearch.errors import InputError
 
 metadata = MetaData()
 
@@ -239,7 +252,8 @@ class Store:
 
     def ranked_candidates(self, run_id: str) -> list[dict]:
         """Complete candidates, best dev score first (earliest trial wins ties), one per key."""
-        complete = [c for c in self.list_candidates(run_id) if c["status"] == CandidateStatus.COMPLETE]
+        complete = [c for c in self.list_candidates(run_id)
+                    if c["status"] == CandidateStatus.COMPLETE]
         complete.sort(key=lambda c: (-c["dev_score"], c["trial"]))
         unique: dict[str, dict] = {}
         for candidate in complete:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from promptsearch.errors import InputError
 from promptsearch.core.stats import Answers, compare
+from promptsearch.errors import InputError
 
 ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$")
 

@@ -7,11 +7,18 @@ from pathlib import Path
 from typing import Literal, Optional, Union
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_serializer,
-                      field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
-from promptsearch.errors import InputError
 from promptsearch.core.secrets import redact_url
+from promptsearch.errors import InputError
 
 MAX_TASK_FILE_BYTES = 1_000_000
 DEFAULT_MODEL = "local/gemma-3-270m"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from promptsearch.task.config import Task
 from promptsearch.errors import InputError
+from promptsearch.task.config import Task
 from promptsearch.task.shift import shift_note
 from promptsearch.task.splits import split_dev
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from promptsearch.task.data import MAX_LABELS, read_table
 from promptsearch.errors import InputError
+from promptsearch.task.data import MAX_LABELS, read_table
 
 TARGET_NAMES = ("output", "target", "label", "answer", "completion", "class", "y")
 INPUT_NAMES = ("input", "text", "question", "sentence", "prompt", "query", "review", "x")

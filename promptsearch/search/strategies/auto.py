@@ -24,7 +24,12 @@ from typing import Optional
 
 from promptsearch.search.base import Candidate, Strategy, rankable
 from promptsearch.search.components import add_paraphrases
-from promptsearch.search.strategies.llm import APEStrategy, EvolutionStrategy, OPROStrategy, ProTeGiStrategy
+from promptsearch.search.strategies.llm import (
+    APEStrategy,
+    EvolutionStrategy,
+    OPROStrategy,
+    ProTeGiStrategy,
+)
 from promptsearch.search.strategies.local import LocalSearch
 from promptsearch.search.strategies.random import PriorDraws
 from promptsearch.search.strategies.tpe import TPEStrategy

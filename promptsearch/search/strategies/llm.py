@@ -9,8 +9,8 @@ from typing import Optional
 from promptsearch.search.mutators import requests
 from promptsearch.search.mutators.paraphrase import paraphrase
 from promptsearch.search.mutators.propose import call, clean_instruction, first_line
-from promptsearch.search.strategies.proposing import ProposingStrategy, shown_text
 from promptsearch.search.space import Point
+from promptsearch.search.strategies.proposing import ProposingStrategy, shown_text
 
 INDUCTIONS = 4        # APE: instructions induced from examples before resampling the best
 PAIRS_SHOWN = 5

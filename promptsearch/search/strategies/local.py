@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from typing import Optional
 
-from promptsearch.search.strategies.proposing import ProposingStrategy
 from promptsearch.search.space import Point
+from promptsearch.search.strategies.proposing import ProposingStrategy
 
 TOURNAMENT = 2
 TOP = 5

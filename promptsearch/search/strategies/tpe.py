@@ -63,7 +63,8 @@ class TPEStrategy(Strategy):
         not count as history."""
         storage = self.study._storage  # optuna has no public way to reset another's trial
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            key_id, recorded = self._key_id(trial.params), self.context.run.recorded.get(trial.number)
+            key_id = self._key_id(trial.params)
+            recorded = self.context.run.recorded.get(trial.number)
             if key_id is not None and recorded is not None and recorded.key_id == key_id:
                 self._tell_recorded(trial.number, recorded)
             elif key_id is not None:  # the lowest-numbered waiting trial is asked first
