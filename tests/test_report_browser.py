@@ -10,7 +10,7 @@ import pytest
 from promptsearch import run
 from promptsearch.api import open_store
 from promptsearch.cli.main import main
-from conftest import write_jsonl, write_task
+from conftest import SCRIPTED, _register, write_jsonl, write_task, write_upper_task
 
 pytestmark = pytest.mark.browser
 
@@ -38,9 +38,14 @@ def _parity(word: str) -> str:
     return "odd" if int(word.removeprefix("word")) % 2 else "even"
 
 
-@pytest.fixture
-def report(upper_task, fake_model, tmp_path, monkeypatch):
-    """Two strategies on a generation task and on a label task, then `promptsearch report`."""
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """Two strategies on a generation task and on a label task, then `promptsearch report`
+    (once for the module: both tests only read the page)."""
+    _register(SCRIPTED)
+    SCRIPTED.fail_on = None
+    tmp_path = tmp_path_factory.mktemp("report")
+    upper_task = write_upper_task(tmp_path / "upper")
     words = [f"word{i}" for i in range(120)]
     write_jsonl(tmp_path / "parity" / "train.jsonl",
                 [{"input": w, "output": _parity(w)} for w in words[:100]])
@@ -49,13 +54,13 @@ def report(upper_task, fake_model, tmp_path, monkeypatch):
     results = tmp_path / "results"
     store = open_store(results)
     for strategy in ("tpe", "random"):
-        run(write_task(tmp_path, upper_task.read_text().replace("strategy: tpe",
-                                                                f"strategy: {strategy}")),
-            store=store, results_dir=results)
-        monkeypatch.setattr(fake_model, "rule", _parity)
+        SCRIPTED.rule = str.upper
+        run(write_task(upper_task.parent, upper_task.read_text().replace(
+            "strategy: tpe", f"strategy: {strategy}")), store=store, results_dir=results)
+        SCRIPTED.rule = _parity
         run(write_task(tmp_path, LABEL_TASK.format(strategy=strategy), "parity.yaml"),
             store=store, results_dir=results)
-        monkeypatch.setattr(fake_model, "rule", str.upper)
+    SCRIPTED.rule = str.upper
     path = tmp_path / "report.html"
     assert main(["report", "--results", str(results), "--html", str(path)]) == 0
     return path
