@@ -185,3 +185,29 @@ lm: {{api_base: "{api.base_url}", api_key_env: FAKE_API_KEY, concurrency: 1}}
     assert len(workers) == 2 and all(w["state"] == "done" and w["spent"]["trials"] > 0
                                      for w in workers)
     assert sum(w["calls"] for w in workers) <= 100 and lock["spent"]["lm_calls"] > 0
+
+
+def test_optuna_storage_opened_by_two_workers_at_once_is_tried_again(monkeypatch):
+    """Two workers creating optuna's schema on a fresh PostgreSQL database race on CREATE TYPE;
+    the loser tries again (and by then only reads the schema); a lasting fault is raised."""
+    from promptsearch.search.strategies import tpe
+
+    monkeypatch.setattr(tpe.time, "sleep", lambda seconds: None)
+    tries = []
+
+    def racing():
+        tries.append(1)
+        if len(tries) == 1:
+            raise RuntimeError("duplicate key value violates unique constraint (studydirection)")
+        return "storage"
+
+    assert tpe._made_despite_a_racing_creator(racing) == "storage" and len(tries) == 2
+
+    def broken():
+        tries.append(1)
+        raise RuntimeError("connection refused")
+
+    tries.clear()
+    with pytest.raises(RuntimeError, match="connection refused"):
+        tpe._made_despite_a_racing_creator(broken)
+    assert len(tries) == 3

@@ -6,6 +6,7 @@ continues the same study.
 
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 import optuna
@@ -51,10 +52,10 @@ class TPEStrategy(Strategy):
         if liveness is None:
             return self.context.run.storage_url
         interval = max(1, round(liveness.interval_s))  # optuna counts whole seconds
-        return optuna.storages.RDBStorage(
+        return _made_despite_a_racing_creator(lambda: optuna.storages.RDBStorage(
             self.context.run.storage_url, heartbeat_interval=interval,
             grace_period=liveness.missed_beats * interval,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=3))
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=3)))
 
     def _retry_stale_trials(self) -> None:
         """Trials a killed process left running, each resumed as the uninterrupted run had it:
@@ -141,3 +142,17 @@ class TPEStrategy(Strategy):
             self.study.tell(candidate.handle, state=TrialState.PRUNED)
         else:
             self.study.tell(candidate.handle, state=TrialState.FAIL)
+
+
+def _made_despite_a_racing_creator(make, attempts: int = 3):
+    """optuna creates its tables (and, on PostgreSQL, enum types) when a storage first opens a
+    database. Workers starting at once race on that: the loser's CREATE TYPE fails on a
+    duplicate (seen in a clean-clone CI run). By the next attempt the schema exists, and
+    opening only reads it. A real fault fails every attempt and is raised."""
+    for attempt in range(attempts):
+        try:
+            return make()
+        except Exception:  # sqlalchemy's IntegrityError: strategies do not import the store's
+            if attempt == attempts - 1:  # database layer (an import-linter contract)
+                raise
+            time.sleep(0.5 * (attempt + 1))
