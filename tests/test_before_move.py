@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,10 @@ FIXTURE = Path(__file__).parent / "fixtures" / "before_move"
 def before_move(tmp_path: Path) -> Path:
     """A copy of the fixture (the tests write to its store)."""
     folder = tmp_path / "before_move"
-    shutil.copytree(FIXTURE, folder, ignore=shutil.ignore_patterns("make_fixture.py"))
+    shutil.copytree(FIXTURE, folder, ignore=shutil.ignore_patterns("make_fixture.py", "*.sql"))
+    # The store is committed as the SQL text of its SQLite file (no database is tracked by git)
+    with sqlite3.connect(folder / "results" / "promptsearch.db") as conn:
+        conn.executescript((FIXTURE / "store.sql").read_text(encoding="utf-8"))
     return folder
 
 
