@@ -8,7 +8,7 @@ from typing import Optional, Sequence, Union
 
 from promptsearch.core.key import PromptKey
 from promptsearch.core.templates import fields_used
-from promptsearch.errors import InputError, LMError
+from promptsearch.errors import LMError
 from promptsearch.evaluation.evaluate import Evaluator, KeyScore, ask
 from promptsearch.export import to_dspy
 from promptsearch.lm.client import LM
@@ -24,9 +24,10 @@ DEFAULT_RESULTS = Path("results")
 
 
 def open_store(results_dir: Union[str, Path] = DEFAULT_RESULTS,
-               storage: Optional[str] = None) -> Store:
-    """The store at `storage` (a SQLAlchemy URL), else SQLite under `results_dir`."""
-    return Store(storage or default_url(Path(results_dir)))
+               storage: Optional[str] = None, *, read_only: bool = False) -> Store:
+    """The store at `storage` (a SQLAlchemy URL), else SQLite under `results_dir`. With
+    `read_only`, a missing store is an InputError and nothing is ever created or written."""
+    return Store(storage or default_url(Path(results_dir)), read_only=read_only)
 
 
 def _task(task: Union[str, Path, Task]) -> Task:
@@ -122,8 +123,4 @@ def _find_lock(name: Union[str, Path], results_dir, storage: Optional[str]) -> d
     task, ref = versions.split_ref(str(name))
     if ref is None:
         return read_lock(lock_path(Path(results_dir), task))
-    url = storage or default_url(Path(results_dir))
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        raise InputError(f"no store at {url}", field="storage",
-                         fix="pass the results folder or --storage URL the runs used")
-    return versions.resolve(Store(url), task, ref)
+    return versions.resolve(open_store(results_dir, storage, read_only=True), task, ref)

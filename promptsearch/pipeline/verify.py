@@ -16,7 +16,7 @@ from the cache would not notice.
 
 from __future__ import annotations
 
-import time
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -26,7 +26,10 @@ from promptsearch.core.stats import Answers, Comparison, compare, score_interval
 from promptsearch.errors import InputError
 from promptsearch.evaluation.evaluate import Evaluator, KeyScore
 from promptsearch.pipeline.prepare import prepare
+from promptsearch.search.loop import Observer
+from promptsearch.storage.connect import default_url
 from promptsearch.storage.lockfile import lock_path, read_lock, recorded_task_dir
+from promptsearch.storage.store import Store
 from promptsearch.task.config import Task, TaskConfig
 
 ALPHA = 0.05
@@ -88,15 +91,24 @@ def task_of(lock: dict, source: Path) -> Task:
     return Task(config=config, source=str(source), base_dir=recorded_task_dir(lock, source))
 
 
-def verify_lock(path: Path, store, use_cache: bool = False, threads: Optional[int] = None,
-                alpha: float = ALPHA, tolerance: Optional[float] = None) -> Verdict:
+def verify_lock(path: Path, store=None, use_cache: bool = False, threads: Optional[int] = None,
+                alpha: float = ALPHA, tolerance: Optional[float] = None,
+                observer: Optional[Observer] = None) -> Verdict:
+    """`store` (read-only; needed with `use_cache`) lends its call cache; nothing is written to
+    it: the answers are kept in a scratch store for the length of the check."""
     lock = read_lock(path)
     task = task_of(lock, path)
-    prepared = prepare(task, store if use_cache else None, threads)
-    evaluator = Evaluator(prepared.lm, prepared.metric, store,
-                          f"verify-{task.name}-{time.time_ns()}",
-                          max_tokens=int(lock.get("max_tokens") or prepared.max_tokens))
-    result = evaluator.score(PromptKey.from_dict(lock["key"]), prepared.dataset.test, "test")
+    prepared = prepare(task, ReadingCache(store) if use_cache else None, threads)
+    with tempfile.TemporaryDirectory(prefix="promptsearch-verify-") as scratch:
+        evaluator = Evaluator(prepared.lm, prepared.metric,
+                              Store(default_url(Path(scratch))), f"verify-{task.name}",
+                              max_tokens=int(lock.get("max_tokens") or prepared.max_tokens))
+        if observer is not None:
+            observer.on_phase(f"verifying {task.name}", len(prepared.dataset.test))
+            evaluator.on_answer = observer.on_answer
+        result = evaluator.score(PromptKey.from_dict(lock["key"]), prepared.dataset.test,
+                                 "test")
+        evaluator.store.dispose()
     if not result.examples:
         raise InputError(f"every test call failed ({result.errors} errors)", source=str(path),
                          fix="check that the model is reachable")
@@ -108,6 +120,20 @@ def verify_lock(path: Path, store, use_cache: bool = False, threads: Optional[in
                    result.errors, changed,
                    _drop(prepared.metric, recorded, result) if recorded else None,
                    scores["test_ci"][0], alpha, tolerance)
+
+
+class ReadingCache:
+    """`verify --cached`: answers are read from the store's call cache; new ones are not added
+    (verify never writes to the store)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def cache_get(self, key: str) -> Optional[dict]:
+        return self.store.cache_get(key)
+
+    def cache_put(self, **row) -> None:
+        """Nothing is written."""
 
 
 def _drop(metric, recorded: dict, now: KeyScore) -> Comparison:

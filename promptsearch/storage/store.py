@@ -7,7 +7,6 @@ versions (each better lock of a task, numbered) and aliases (name -> version, e.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import (
@@ -19,18 +18,21 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from promptsearch.core.states import CandidateStatus
-from promptsearch.errors import InputError
+from promptsearch.storage.connect import (  # noqa: F401 (re-exported: older import paths)
+    UPSERT_DIALECTS,
+    create_tables,
+    default_url,
+    driver_url,
+    open_engine,
+    prepare_for_writing,
+)
 
 metadata = MetaData()
 
@@ -111,35 +113,6 @@ aliases = Table(
 )
 
 
-def default_url(results_dir: Path) -> str:
-    return f"sqlite:///{(Path(results_dir) / 'promptsearch.db').resolve()}"
-
-
-def driver_url(url: str) -> str:
-    """`postgresql://…` as users write it, with the driver `pip install promptsearch[postgres]`
-    brings (psycopg 3; SQLAlchemy's bare scheme means psycopg2). Optuna gets the same URL."""
-    for scheme in ("postgresql://", "postgres://"):
-        if url.startswith(scheme):
-            return "postgresql+psycopg://" + url.removeprefix(scheme)
-    return url
-
-
-def create_tables(tables: MetaData, engine: Engine, tries: int = 5) -> None:
-    """CREATE TABLE IF NOT EXISTS, from processes that may start at the same moment: on
-    PostgreSQL the loser of a concurrent create fails on a catalogue constraint; try again."""
-    for attempt in range(tries):
-        try:
-            tables.create_all(engine)
-            return
-        except (IntegrityError, ProgrammingError, OperationalError):
-            if attempt == tries - 1:
-                raise
-            time.sleep(0.1 * (attempt + 1))
-
-
-UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-
-
 def dialect_insert(engine: Engine, table: Table):
     """An INSERT that can say ON CONFLICT: "insert unless present" and "insert or replace" are
     one atomic statement, never a select-then-insert that two processes can interleave."""
@@ -166,30 +139,17 @@ class StoreConflict(RuntimeError):
     """A row could not be written because a different one holds its place: never silent."""
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # WAL lets readers (reports) work while a search writes; NORMAL sync is safe under WAL.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
 class Store:
     """All reads and writes of recorded state. Each method is one transaction."""
 
-    def __init__(self, url: str):
-        url = driver_url(url)
-        self.url = url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True)
-        if self.engine.dialect.name not in UPSERT_DIALECTS:
-            raise InputError(f"unsupported database {self.engine.dialect.name!r}",
-                             field="--storage", fix="use sqlite:///FILE or postgresql://...")
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        create_tables(metadata, self.engine)
+    def __init__(self, url: str, *, read_only: bool = False):
+        """`read_only`: reports and checks read a store and never create one (a missing store
+        is an InputError); otherwise the store is created if needed and must be writable."""
+        self.url = driver_url(url)
+        self.read_only = read_only
+        self.engine: Engine = open_engine(self.url, read_only)
+        if not read_only:
+            prepare_for_writing(self.engine, metadata, self.url)
 
     # keys -----------------------------------------------------------------------------------
     def put_key(self, key_id: str, body: dict) -> None:
