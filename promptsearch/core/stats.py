@@ -132,3 +132,36 @@ def _bca(data, statistic, level: float, seed: int, paired: bool = False):
 
 def _same_everywhere(a: Answers, b: Answers) -> bool:
     return list(a.scores) == list(b.scores) and list(a.predictions) == list(b.predictions)
+
+
+
+def detectable_rise(n: int, base: float, alpha: float = 0.05,
+                    power: float = 0.8) -> Optional[float]:
+    """The smallest rise over a 0/1 score `base` that a one-sided paired test on `n` shared
+    examples finds (p < alpha) with probability `power`; None if no rise up to a perfect score
+    is found that often.
+
+    For 0/1 scores the run's paired permutation test is the exact sign test on the discordant
+    examples (one key right, the other wrong). The two keys' errors are assumed independent: a
+    key at base + d beats one at `base` on (base + d)(1 - base) of the examples and loses on
+    base(1 - base - d). The power is exact: each count of discordant examples weighted by its
+    binomial chance, and the sign test's own rejection region for that count."""
+    if n < 1 or not 0 <= base < 1:
+        return None
+    discordant = np.arange(n + 1)
+    # The fewest wins among D discordant examples that a one-sided sign test calls significant.
+    needed = stats.binom.isf(alpha, discordant, 0.5) + 1
+
+    def power_at(rise: float) -> float:
+        wins, losses = (base + rise) * (1 - base), base * (1 - base - rise)
+        weights = stats.binom.pmf(discordant, n, wins + losses)
+        found = stats.binom.sf(needed - 1, discordant, wins / (wins + losses))
+        return float(np.nansum(weights * found))
+
+    if power_at(1 - base) < power:
+        return None
+    low, high = 0.0, 1 - base
+    for _ in range(30):  # bisection: the power grows with the rise
+        middle = (low + high) / 2
+        low, high = (middle, high) if power_at(middle) < power else (low, middle)
+    return high

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from promptsearch.core.key import PromptKey
 from promptsearch.core.metrics import Metric, get_metric
 from promptsearch.core.templates import check_template
 from promptsearch.errors import InputError
@@ -30,6 +31,10 @@ class Prepared:
     space: SearchSpace
     style: str
     max_tokens: int
+
+    def seed_key(self) -> PromptKey:
+        """The first seed prompt as the search scores it first."""
+        return self.space.key(self.space.baselines()[0])
 
     def model_calls(self) -> int:
         """Calls this process's models answered (cache misses)."""
