@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from promptsearch.api import load_best, open_store
+from promptsearch.cli.options import THREADS, bounded, console_for
+from promptsearch.cli.progress import ProgressObserver, progress_display
 from promptsearch.errors import EXIT_REGRESSION, InputError
 from promptsearch.export.python import json_lock, python_module
 from promptsearch.pipeline.side_by_side import compare
@@ -44,10 +46,12 @@ def add_commands(sub, common) -> None:
                         help="task names or lock file paths (default: every DIR/*/best.json)")
     verify.add_argument("--cached", action="store_true",
                         help="allow answers from the call cache (default: call the model)")
-    verify.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
-    verify.add_argument("--alpha", type=float, default=0.05, metavar="A",
+    verify.add_argument("--threads", type=THREADS, metavar="N",
+                        help="CPU threads for local models")
+    verify.add_argument("--quiet", action="store_true", help="no progress display")
+    verify.add_argument("--alpha", type=bounded(float, gt=0, lt=1), default=0.05, metavar="A",
                         help="significance level of the one-sided paired test (default: 0.05)")
-    verify.add_argument("--tolerance", type=float, metavar="T",
+    verify.add_argument("--tolerance", type=bounded(float, ge=0, le=1), metavar="T",
                         help="also fail when the drop in score exceeds T, e.g. 0.05 (default: "
                              "only a significant drop fails)")
     verify.set_defaults(func=cmd_verify)
@@ -64,9 +68,11 @@ def add_commands(sub, common) -> None:
     evaluate.add_argument("--key", action="append", metavar="REF",
                           help="a stored key: best.json path, TASK, TASK@VERSION or TASK@ALIAS")
     evaluate.add_argument("--split", choices=("test", "dev"), default="test")
-    evaluate.add_argument("--show", type=int, default=0, metavar="N",
-                          help="also print the answers to the first N examples")
-    evaluate.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
+    evaluate.add_argument("--show", type=bounded(int, ge=0), default=0, metavar="N",
+                          help="also print the answers to the first N examples (a reply that "
+                               "holds no answer is shown as the model wrote it, shortened)")
+    evaluate.add_argument("--threads", type=THREADS, metavar="N",
+                          help="CPU threads for local models")
     evaluate.set_defaults(func=cmd_eval)
 
     export = sub.add_parser("export", parents=[common], help="the winner as json, python or dspy",
@@ -87,13 +93,15 @@ def add_commands(sub, common) -> None:
                                       "accepts and run runs.")
     init.add_argument("datafile", help="a .jsonl, .json, .csv, .tsv or .parquet file")
     init.add_argument("--out", default="task.yaml", help="where to write (default: task.yaml)")
-    init.add_argument("--name", help="task name (default: from the file name)")
+    init.add_argument("--name", help="task name (default: the file's name without its extension, "
+                                     "e.g. reviews for reviews.csv; for a file named train, "
+                                     "data, dataset, all or examples, its folder's name)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(func=cmd_init)
 
 
 def cmd_versions(args, console: Console) -> int:
-    store = open_store(args.results, args.storage)
+    store = open_store(args.results, args.storage, read_only=True)
     recorded = store.list_versions(args.task)
     if not recorded:
         console.print(f"no versions of {args.task} yet", highlight=False)
@@ -124,23 +132,26 @@ def cmd_promote(args, console: Console) -> int:
 
 
 def cmd_verify(args, console: Console) -> int:
-    store = open_store(args.results, args.storage)
+    # Answers come from the model; only --cached reads the store (never writing to it), so a
+    # CI job with the lock files alone needs no store at all.
+    store = open_store(args.results, args.storage, read_only=True) if args.cached else None
     table = Table(title="promptsearch verify")
     for column in ("task", "version", "recorded test", "now [95% CI]", "drop [95% CI]",
                    "decided by", "result"):
         table.add_column(column)
     failed = 0
-    for path in lock_files(Path(args.results), args.tasks):
-        verdict = verify_lock(path, store, use_cache=args.cached, threads=args.threads,
-                              alpha=args.alpha, tolerance=args.tolerance)
-        if verdict.data_changed:
-            console.print(f"warning: {verdict.task}: the test data changed since the search "
-                          "(dataset hash differs); the new score decides", highlight=False)
-        failed += not verdict.passed
-        low, high = verdict.score_ci
-        table.add_row(verdict.task, str(verdict.version or "–"), f"{verdict.recorded:.3f}",
-                      f"{verdict.score:.3f} [{low:.2f}, {high:.2f}]", _drop_cell(verdict),
-                      verdict.how, "[green]ok[/]" if verdict.passed else "[bold red]REGRESSED[/]")
+    errors = console_for(stderr=True)
+    with progress_display("verify", errors, args.quiet, budget_bar=False) as progress:
+        observer = ProgressObserver(progress, None, lines=None if errors.is_terminal else errors)
+        for path in lock_files(Path(args.results), args.tasks):
+            verdict = verify_lock(path, store, use_cache=args.cached, threads=args.threads,
+                                  alpha=args.alpha, tolerance=args.tolerance, observer=observer)
+            if verdict.data_changed:
+                errors.print(f"warning: {verdict.task}: the test data changed since the search "
+                             "(dataset hash differs); the new score decides", highlight=False)
+            failed += not verdict.passed
+            table.add_row(*_verdict_cells(verdict))
+        observer.on_phase("done")
     console.print(table)
     if failed:
         console.print(f"{failed} task(s) regressed: a significant drop (alpha {args.alpha:g}) "
@@ -149,6 +160,13 @@ def cmd_verify(args, console: Console) -> int:
                          is not None else ""), highlight=False)
         return EXIT_REGRESSION
     return 0
+
+
+def _verdict_cells(verdict) -> tuple[str, ...]:
+    low, high = verdict.score_ci
+    return (verdict.task, str(verdict.version or "–"), f"{verdict.recorded:.3f}",
+            f"{verdict.score:.3f} [{low:.2f}, {high:.2f}]", _drop_cell(verdict), verdict.how,
+            "[green]ok[/]" if verdict.passed else "[bold red]REGRESSED[/]")
 
 
 def _drop_cell(verdict) -> str:
@@ -195,10 +213,17 @@ def _matrix(columns, examples) -> Table:
             score = column.result.scores[index]
             answer = column.result.predictions[index]
             mark = "·" if score is None else "✓" if score >= 1.0 else "✗"
-            cells.append(f"{mark} {answer if answer is not None else '∅'}")
+            cells.append(f"{mark} {answer if answer is not None else _raw(column, index)}")
         text = " | ".join(example.inputs.values())
         table.add_row(text[:50], example.target, *cells)
     return table
+
+
+def _raw(column, index: int) -> str:
+    """What the model wrote when it held no answer (or the error), shortened for a cell."""
+    reply = column.result.replies[index] if column.result.replies else None
+    text = " ".join((reply or "").split()) or "(empty reply)"
+    return "unparsed: " + (text if len(text) <= 40 else text[:39] + "…")
 
 
 def cmd_init(args, console: Console) -> int:

@@ -7,16 +7,17 @@ import logging
 import os
 import sys
 
-from rich.console import Console
 from rich.logging import RichHandler
 
 from promptsearch._version import __version__
-from promptsearch.cli import app, results, search
+from promptsearch.cli import app, plan, results, search
+from promptsearch.cli.options import OneLineParser, console_for
 from promptsearch.errors import EXIT_INTERRUPTED, PromptsearchError
 
 STORAGE_ENV = "PROMPTSEARCH_STORAGE"
 EXAMPLES = """examples:
   promptsearch init data.csv --out task.yaml       write a starter task file
+  promptsearch plan task.yaml                      calls, time, cost and what it can tell apart
   promptsearch run task.yaml                       search, print the leaderboard
   promptsearch report --html results/report.html   offline HTML report with plots
   promptsearch promote sentiment 2 --alias production
@@ -35,12 +36,12 @@ one search, many processes (any number of workers, on any machine that reaches t
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="promptsearch", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Search prompt templates against a labeled task; keep the best per task.",
         epilog=EXAMPLES)
     parser.add_argument("--version", action="version", version=f"promptsearch {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--results", default="results", metavar="DIR",
                         help="folder for lock files and the default store (default: ./results)")
     common.add_argument("--storage", default=os.environ.get(STORAGE_ENV), metavar="URL",
@@ -48,21 +49,31 @@ def build_parser() -> argparse.ArgumentParser:
                              "sqlite:///DIR/promptsearch.db)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for group in (search, results, app):
+    for group in (search, plan, results, app):
         group.add_commands(sub, common)
     return parser
 
 
+def _log_handler(console) -> logging.Handler:
+    """Rich's columns on a terminal; in a log, plain `warning: ...` lines (rich would pad each
+    to the unwrapped width)."""
+    if console.is_terminal:
+        return RichHandler(console=console, show_time=False, show_path=False)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(stderr=True)
+    console = console_for(stderr=True)
     logging.basicConfig(level=logging.WARNING, format="%(message)s",
-                        handlers=[RichHandler(console=console, show_time=False, show_path=False)])
+                        handlers=[_log_handler(console)])
     for noisy in ("optuna", "dspy", "LiteLLM"):  # their INFO lines would break the progress view
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     try:
-        return args.func(args, Console())
+        return args.func(args, console_for())
     except PromptsearchError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.panel import Panel
 
 from promptsearch.api import load_best, open_store
 from promptsearch.core.templates import fields_used
+from promptsearch.errors import InputError
 from promptsearch.report import leaderboard, to_markdown, to_rich_table
 from promptsearch.report.html import write_report
 from promptsearch.report.render import format_p
@@ -35,27 +37,34 @@ def add_commands(sub, common) -> None:
     report.add_argument("--html", metavar="FILE", help="output file (default: DIR/report.html)")
     report.set_defaults(func=cmd_report)
 
-    show = sub.add_parser("show", parents=[common], help="the winning key of a task in full",
-                          description="Print TASK's lock file key in full and its run history.")
+    show = sub.add_parser("show", parents=[common], help="the winning key of a task",
+                          description="Print TASK's winning key (its prompt, scores and run "
+                                      "history); a retrieval pool is summarised unless --full.")
     show.add_argument("task", help="task name (or path to a best.json)")
+    show.add_argument("--full", action="store_true",
+                      help="print the key whole, with every demo of its retrieval pool")
     show.set_defaults(func=cmd_show)
 
 
 def cmd_leaderboard(args, console: Console) -> int:
-    frame = leaderboard(open_store(args.results, args.storage), args.task, args.model)
+    frame = leaderboard(open_store(args.results, args.storage, read_only=True), args.task,
+                        args.model)
     if args.format == "table":
         console.print(to_rich_table(frame, title="promptsearch leaderboard"))
-    elif args.format == "md":
-        console.print(to_markdown(frame), end="", markup=False, highlight=False)
+        return 0
+    # Machine formats go to stdout as they are: never wrapped or styled, whatever the terminal.
+    if args.format == "md":
+        text = to_markdown(frame)
     elif args.format == "csv":
-        console.print(frame.to_csv(index=False), end="", markup=False, highlight=False)
+        text = frame.to_csv(index=False)
     else:
-        console.print(frame.to_json(orient="records", indent=2), markup=False, highlight=False)
+        text = frame.to_json(orient="records", indent=2) + "\n"
+    sys.stdout.write(text)
     return 0
 
 
 def cmd_show(args, console: Console) -> int:
-    best = load_best(args.task, results_dir=args.results)
+    best = load_best(args.task, results_dir=args.results, storage=args.storage)
     lock = best.lock
     example = {name: f"<{name}>" for name in _fields(best.key)}
     console.print(Panel(best.render(**example), title=f"{lock['task']} · key {lock['key_id']} · "
@@ -69,15 +78,38 @@ def cmd_show(args, console: Console) -> int:
         console.print(f"seed prompt: dev {base['scores']['dev']:.3f} · test "
                       f"{base['scores']['test']:.3f} · Δ {base['delta_test']:+.3f} "
                       f"({format_p(base['p_value'])})", highlight=False)
-    store = open_store(args.results, args.storage)
-    history = [c for c in store.list_candidates(lock.get("run_id", ""))]
+    _print_history(console, args, lock)
+    key = lock["key"] if args.full else key_summary(lock["key"])
+    console.print(json.dumps(key, indent=2, ensure_ascii=False), markup=False, highlight=False,
+                  soft_wrap=True)
+    if not args.full and lock["key"].get("retrieval"):
+        console.print("(the retrieval pool is summarised; --full prints it whole)",
+                      highlight=False)
+    return 0
+
+
+def _print_history(console: Console, args, lock: dict) -> None:
+    """The run's dev scores by trial, when the store that holds the run is here."""
+    try:
+        store = open_store(args.results, args.storage, read_only=True)
+    except InputError:  # a lock file without its store (e.g. committed to an app's repo)
+        return
+    history = store.list_candidates(lock.get("run_id", ""))
     if history:
         console.print(f"history: {len(history)} candidates in run {lock['run_id']}; dev score by "
                       "trial: " + " ".join(f"{c['dev_score']:.2f}" if c["dev_score"] is not None
-                                          else "–" for c in history), highlight=False)
-    console.print(json.dumps(lock["key"], indent=2, ensure_ascii=False), markup=False,
-                  highlight=False)
-    return 0
+                                          else "–" for c in history), highlight=False,
+                      soft_wrap=True)
+
+
+def key_summary(key: dict) -> dict:
+    """The key with its retrieval pool cut to its size, k and first demo."""
+    retrieval = key.get("retrieval")
+    if not retrieval:
+        return key
+    pool = retrieval.get("pool") or []
+    return {**key, "retrieval": {"k": retrieval.get("k"), "pool_size": len(pool),
+                                 "first_demo": pool[0] if pool else None}}
 
 
 def _fields(key) -> list[str]:
@@ -85,7 +117,7 @@ def _fields(key) -> list[str]:
 
 
 def cmd_report(args, console: Console) -> int:
-    store = open_store(args.results, args.storage)
+    store = open_store(args.results, args.storage, read_only=True)
     path = write_report(store, Path(args.html or Path(args.results) / "report.html"),
                         args.tasks or None)
     console.print(f"wrote {path}", highlight=False)

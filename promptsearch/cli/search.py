@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from promptsearch.api import open_store, run
-from promptsearch.cli.progress import ProgressObserver
+from promptsearch.cli.options import (
+    LM_CALLS,
+    MAX_ERROR_RATE,
+    THREADS,
+    bounded,
+    console_for,
+    with_overrides,
+)
+from promptsearch.cli.plan import existing_store, plan_paragraph
+from promptsearch.cli.progress import ProgressObserver, progress_display
+from promptsearch.pipeline.plan import make_plan, static_warnings
 from promptsearch.pipeline.prepare import prepare
 from promptsearch.pipeline.workers import coordinate, work
 from promptsearch.report import leaderboard, run_leaderboard, to_markdown, to_rich_table
@@ -27,19 +37,20 @@ def add_commands(sub, common) -> None:
                      help="continue the latest run of this task config and seed")
     run.add_argument("--strategy", choices=STRATEGIES,
                      help="override search.strategy")
-    run.add_argument("--lm-calls", type=int, metavar="N", help="override search.budget.lm_calls")
-    run.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
-    run.add_argument("--max-error-rate", type=float, metavar="R",
+    run.add_argument("--lm-calls", type=LM_CALLS, metavar="N",
+                     help="override search.budget.lm_calls")
+    run.add_argument("--threads", type=THREADS, metavar="N", help="CPU threads for local models")
+    run.add_argument("--max-error-rate", type=MAX_ERROR_RATE, metavar="R",
                      help="stop (exit 4, results kept, no lock written) once this share of dev "
                           "calls has failed after retries (default: search.max_error_rate, 0.5)")
-    run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.add_argument("--quiet", action="store_true", help="no plan, no progress display")
     run.add_argument("--promote", choices=("significant", "always", "never"),
                      default="significant",
                      help="when the winner becomes the task's new version (and best.json): "
                           "significant (default) if it beats the latest version on the same "
                           "test examples by a one-sided paired test at 0.05; always; never. A "
                           "task's first run, or changed data, always records one")
-    run.add_argument("--workers", type=int, metavar="N",
+    run.add_argument("--workers", type=bounded(int, ge=0, le=256), metavar="N",
                      help="share the search with worker processes: start N of them here (0: "
                           "start none, `promptsearch worker` joins from anywhere), wait for the "
                           "budget to be spent, then score the finalists and write the lock")
@@ -66,52 +77,51 @@ def _worker_command(sub, common) -> None:
                         help="the run to join (default: the latest unfinished run of this task "
                              "config and seed, else a new one)")
     worker.add_argument("--strategy", choices=STRATEGIES, help="override search.strategy")
-    worker.add_argument("--lm-calls", type=int, metavar="N",
+    worker.add_argument("--lm-calls", type=LM_CALLS, metavar="N",
                         help="override search.budget.lm_calls")
-    worker.add_argument("--max-error-rate", type=float, metavar="R",
+    worker.add_argument("--max-error-rate", type=MAX_ERROR_RATE, metavar="R",
                         help="this worker stops once this share of its calls fails")
-    worker.add_argument("--threads", type=int, metavar="N", help="CPU threads for local models")
-    worker.add_argument("--heartbeat", type=float, default=5.0, metavar="S",
+    worker.add_argument("--threads", type=THREADS, metavar="N", help="CPU threads for local models")
+    worker.add_argument("--heartbeat", type=bounded(float, gt=0, le=3600), default=5.0, metavar="S",
                         help="seconds between heartbeats; a worker 3 beats late is dead and its "
                              "key is finished by another (default: 5)")
     worker.add_argument("--quiet", action="store_true", help="no progress display")
     worker.set_defaults(func=cmd_worker)
 
 
-def _with_overrides(task, args):
-    config = task.config
-    search = config.search
-    if args.strategy:
-        search = search.model_copy(update={"strategy": args.strategy})
-    if args.lm_calls:
-        search = search.model_copy(update={
-            "budget": search.budget.model_copy(update={"lm_calls": args.lm_calls})})
-    if args.max_error_rate is not None:
-        search = search.model_copy(update={"max_error_rate": args.max_error_rate})
-    return task.model_copy(update={"config": config.model_copy(update={"search": search})})
-
-
 def cmd_run(args, console: Console) -> int:
-    task = _with_overrides(load_task(args.task), args)
-    columns = [TextColumn("[bold]{task.description:<12}"), BarColumn(),
-               MofNCompleteColumn(), TextColumn("LM calls · {task.fields[trials]} candidates · "
-                                                "best dev {task.fields[best]}"
-                                                "{task.fields[errors]}"),
-               TimeElapsedColumn()]
-    with Progress(*columns, console=Console(stderr=True), disable=args.quiet,
-                  transient=False) as progress:
-        observer = ProgressObserver(progress, task.config.search.budget.lm_calls)
+    task = with_overrides(load_task(args.task), args)
+    prepared = prepare(task, None, args.threads)  # all input checked before the store is touched
+    errors = console_for(stderr=True)
+    if not args.quiet:
+        _announce(errors, prepared, args)
+    store = open_store(args.results, args.storage)
+    with progress_display("", errors, args.quiet, budget_bar=True) as progress:
+        observer = ProgressObserver(progress, task.config.search.budget.lm_calls,
+                                    lines=_lines(errors, args.quiet))
         if args.workers is None:
-            result = run(task, results_dir=args.results, storage=args.storage,
-                         resume=args.resume, observer=observer, threads=args.threads,
-                         promote=args.promote)
+            result = run(task, store=store, results_dir=args.results, resume=args.resume,
+                         observer=observer, threads=args.threads, promote=args.promote)
         else:
             result = _coordinate(task, args, observer)
         observer.on_phase("done")
-    store = open_store(args.results, args.storage)
     _print_run(console, task.name, store, result)
     _write_markdown(store, Path(args.results))
     return 0
+
+
+def _lines(errors: Console, quiet: bool) -> Optional[Console]:
+    """Where phase lines go: nowhere with --quiet or on a terminal (the live line shows it)."""
+    return None if quiet or errors.is_terminal else errors
+
+
+def _announce(errors: Console, prepared, args) -> None:
+    """The plan in a paragraph, and its warnings, before the first call (no probe: the run
+    itself is about to measure the model)."""
+    plan = make_plan(prepared, existing_store(args.results, args.storage), probe=False)
+    errors.print(plan_paragraph(plan), highlight=False, soft_wrap=True)
+    for warning in plan.warnings:
+        errors.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _coordinate(task, args, observer):
@@ -134,15 +144,13 @@ def _override_args(args) -> list[str]:
 
 
 def cmd_worker(args, console: Console) -> int:
-    task = _with_overrides(load_task(args.task), args)
+    task = with_overrides(load_task(args.task), args)
     prepared = prepare(task, None, args.threads)  # all input checked before the store is touched
     store = open_store(args.results, args.storage)
     prepared.lm.cache = prepared.proposer.cache = store
-    columns = [TextColumn("[bold]worker"), MofNCompleteColumn(),
-               TextColumn("LM calls · {task.fields[trials]} candidates · best dev "
-                          "{task.fields[best]}{task.fields[errors]}"), TimeElapsedColumn()]
-    with Progress(*columns, console=Console(stderr=True), disable=args.quiet) as progress:
-        observer = ProgressObserver(progress, None)
+    errors = console_for(stderr=True)
+    with progress_display("worker", errors, args.quiet, budget_bar=False) as progress:
+        observer = ProgressObserver(progress, None, lines=_lines(errors, args.quiet))
         result = work(prepared, store, run_id=args.run, heartbeat_s=args.heartbeat,
                       observer=observer)
     console.print(f"worker {result.worker_id or '-'} of run {result.run_id}: {result.trials} "
@@ -190,7 +198,10 @@ def cmd_validate(args, console: Console) -> int:
     data = prepared.dataset
     kind = f"label task ({', '.join(data.labels)})" if data.labels else "generation task"
     console.print(f"{args.task}: ok — {task.name}: {kind}; {len(data.pool)} demo pool, "
-                  f"{len(data.dev)} dev, {len(data.test)} test; model {task.config.model}; "
-                  f"metric {task.config.metric}; {len(prepared.space.instructions)} instructions, "
-                  f"{len(prepared.space.formats)} formats", highlight=False)
+                  f"{len(data.dev)} dev, {len(data.test)} test; model {task.config.model} "
+                  f"({prepared.style}-style prompts); metric {task.config.metric}; "
+                  f"{len(prepared.space.instructions)} instructions, "
+                  f"{len(prepared.space.formats)} formats", highlight=False, soft_wrap=True)
+    for warning in static_warnings(prepared):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     return 0

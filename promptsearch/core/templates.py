@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError, meta
+from jinja2 import StrictUndefined, TemplateError, UndefinedError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from promptsearch.errors import InputError
@@ -23,7 +23,20 @@ def _compile(source: str):
 def render(source: str, values: dict[str, str]) -> str:
     if "{" not in source:
         return source
-    return _compile(source).render(**values)
+    try:
+        return _compile(source).render(**values)
+    except UndefinedError:
+        raise missing_fields(source, values) from None
+
+
+def missing_fields(source: str, values: dict[str, str]) -> InputError:
+    """An app called render() or predict() without a field the prompt needs: name them all."""
+    expected = sorted(fields_used(source))
+    missing = [name for name in expected if name not in values]
+    given = ", ".join(sorted(values)) or "none"
+    return InputError(f"the prompt needs input field(s) {', '.join(missing)}; given: {given}",
+                      field="inputs",
+                      fix="pass " + ", ".join(f"{name}=..." for name in expected))
 
 
 def fields_used(source: str) -> set[str]:

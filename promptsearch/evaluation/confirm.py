@@ -10,7 +10,7 @@ with confirmation spends no more than one without.
 It is off by default: measured on 12 `auto` runs (8 tasks on gemma-3-270m, 4 on
 Qwen2.5-Coder-1.5B), re-scoring the three leaders on 15-25 more examples changed no winner (the
 leaders are mostly variants of one key, as close on fresh examples as on dev), while a quarter
-of the budget went to it instead of the search. README, "Confirmation".
+of the budget went to it instead of the search. docs/reference.md, "Confirmation".
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from promptsearch.core.key import PromptKey
 from promptsearch.core.metrics import Metric
@@ -34,6 +34,7 @@ class KeyScore:
     pruned: bool = False                   # racing stopped it early: clearly worse than the best
     targets: list[str] = field(default_factory=list)
     example_ids: list[str] = field(default_factory=list)
+    replies: list[Optional[str]] = field(default_factory=list)  # the model's text, as written
 
     @property
     def examples(self) -> int:
@@ -65,6 +66,8 @@ class Evaluator:
                  concurrency: int = 1):
         self.lm, self.metric, self.store, self.run_id = lm, metric, store, run_id
         self.max_tokens, self.concurrency = max_tokens, concurrency
+        # Called after each answer (in the scoring thread): a progress display counts examples.
+        self.on_answer: Optional[Callable[[], None]] = None
 
     def score(self, key: PromptKey, examples: Sequence[Example], split: str,
               meter: Optional[BudgetMeter] = None) -> KeyScore:
@@ -147,6 +150,8 @@ class Evaluator:
     def _answer(self, key, example, position, split, meter, completion: Completion) -> dict:
         if meter is not None:
             meter.record(completion.tokens)
+        if self.on_answer is not None:
+            self.on_answer()
         return self._row(key, example, position, split, completion)
 
     def _ask(self, key: PromptKey, example: Example) -> Completion:
@@ -174,7 +179,9 @@ class Evaluator:
             lm_calls=len(new_rows), tokens=sum(row["tokens"] for row in new_rows),
             seconds=seconds, complete=complete and len(present) == len(examples),
             targets=[row["target"] for row in present],
-            example_ids=[row["example_id"] for row in present])
+            example_ids=[row["example_id"] for row in present],
+            replies=[row["completion"] if row["error"] is None else row["error"]
+                     for row in present])
 
 
 def ask(lm: LM, key: PromptKey, inputs: dict[str, str], max_tokens: int) -> Completion:

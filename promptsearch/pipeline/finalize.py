@@ -35,10 +35,12 @@ def finalize(prepared: Prepared, store: Store, results_dir: Path, run_id: str,
     leaders = ranked[:prepared.task.config.search.finalists]
     finalists = leaders + ([baseline] if baseline and baseline not in leaders else [])
     tested = {}
+    evaluator.on_answer = observer.on_answer if observer is not None else None
     for number, row in enumerate(finalists, 1):
         if observer is not None:
-            observer.on_phase(f"testing {number}/{len(finalists)}")
+            observer.on_phase(f"testing {number}/{len(finalists)}", len(prepared.dataset.test))
         tested[row["key_id"]] = _test(store, evaluator, prepared, row["key_id"])
+    evaluator.on_answer = None
     meter.spent.test_calls += sum(score.lm_calls for score in tested.values())
     # DSPy calls bypass promptsearch's cache (DSPy's own cache is off): each reached the model.
     # (+=: a shared run's meter arrives holding its workers' model calls)

@@ -38,7 +38,8 @@ def execute(prepared: Prepared, store: Store, results_dir: Path, *, resume: bool
     evaluator = make_evaluator(prepared, store, run_id, concurrency)
     context = make_context(prepared, meter, store, run_id, _resume_state(store, run_id, meter))
     _refill_pool(context, store, run_id, evaluator)
-    observer.on_start(meter)
+    best = context.pool.best()
+    observer.on_start(meter, best.score if best is not None else None)
     try:
         stop = _search(prepared, store, run_id, evaluator, context, observer)
         return after_search(prepared, store, results_dir, run_id, evaluator, meter, stop,

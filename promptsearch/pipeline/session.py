@@ -77,6 +77,5 @@ def after_search(prepared: Prepared, store: Store, results_dir: Path, run_id: st
                                                             prepared.dataset.dev, pool)
     meter.spent.incomplete_keys = incomplete_keys(store, run_id)
     confirmed = confirm() if confirm is not None else {}
-    observer.on_phase("testing")
     return finalize(prepared, store, results_dir, run_id, evaluator, meter, stop, observer,
                     confirmed, promote)

@@ -28,6 +28,8 @@ def _number(column: str, value) -> str:
 
 
 def format_p(value) -> str:
+    if value is None:  # no test was run: the winner is the seed prompt itself
+        return "no test: the same key"
     return "p<0.001" if value < 0.001 else f"p={value:.3f}"
 
 

@@ -25,12 +25,16 @@ class TrialResult:
 class Observer:
     """Progress hooks; the CLI renders them, the library ignores them."""
 
-    def on_start(self, meter: BudgetMeter) -> None:
-        """The run's budget meter exists: spending and failed calls can be read live."""
+    def on_start(self, meter: BudgetMeter, best: Optional[float] = None) -> None:
+        """The run's budget meter exists: spending and failed calls can be read live. `best`:
+        the best dev score a resumed run had found before."""
 
-    def on_phase(self, phase: str) -> None:
-        """A new phase began: 'proposing', 'searching', 'retrying', 'confirming', 'testing',
-        'done'."""
+    def on_phase(self, phase: str, examples: Optional[int] = None) -> None:
+        """A new phase began: 'proposing', 'searching', 'retrying', 'confirming', 'testing
+        N/M' (with the examples it scores), 'done'."""
+
+    def on_answer(self) -> None:
+        """An example of a testing phase was answered."""
 
     def on_trial(self, result: TrialResult, meter: BudgetMeter) -> None:
         """A candidate was scored on dev."""

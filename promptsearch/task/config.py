@@ -188,7 +188,7 @@ def load_task(path: str | Path) -> Task:
     tree = _parse_yaml(text, path)
     if not isinstance(tree, dict):
         raise InputError("the file must hold a mapping (name:, data:, ...)", source=str(path),
-                         fix="start from the example in README.md")
+                         fix="start from `promptsearch init DATAFILE` or docs/reference.md")
     lines = _line_index(text)
     try:
         config = TaskConfig.model_validate(tree)
@@ -219,7 +219,8 @@ def _parse_yaml(text: str, path: Path):
         raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=where,
                          fix="fix the YAML syntax") from None
     if node is None:
-        raise InputError("the file is empty", source=str(path), fix="write a task (see README.md)")
+        raise InputError("the file is empty", source=str(path),
+                         fix="write a task (see docs/reference.md)")
     _refuse_aliases(node, path)
     return yaml.safe_load(text)
 
@@ -291,13 +292,13 @@ def _fix(error: dict, loc: tuple) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
-        allowed = ", ".join(parent.model_fields) if parent else "see README.md"
+        allowed = ", ".join(parent.model_fields) if parent else "see docs/reference.md"
         return f"remove it or use one of: {allowed}"
     if kind == "missing":
         return f"add '{loc[-1]}:' to the file"
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return "write a value of the expected type"
-    return "see the task.yaml reference in README.md"
+    return "see the task.yaml reference in docs/reference.md"
 
 
 def _model_at(loc: tuple):

@@ -1,0 +1,183 @@
+"""Output that survives pipes, files and CI logs, and errors a user can act on: machine formats
+unwrapped, full-width tables without a terminal, a line per phase in a log, the best score of a
+resumed run, summaries by default, raw replies for unparseable answers, read-only commands that
+create nothing, and an unwritable results folder refused in one line."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, write_task, write_upper_task
+
+from promptsearch.api import load_best
+from promptsearch.cli.main import main
+from promptsearch.errors import EXIT_BAD_INPUT, InputError
+
+LONG_TASK_NAME = "a_task_name_long_enough_to_need_a_wide_column_in_any_table"
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """One finished run of a task with a long name (tables wider than 80 columns)."""
+    import conftest
+
+    conftest._register(conftest.SCRIPTED)
+    folder = tmp_path_factory.mktemp("searched")
+    task = write_upper_task(folder)
+    task = write_task(folder, task.read_text().replace("name: upper", f"name: {LONG_TASK_NAME}"))
+    results = folder / "results"
+    assert main(["run", str(task), "--results", str(results), "--quiet"]) == 0
+    return task, results
+
+
+def _child(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in a child process whose stdout and stderr are pipes, as in CI or `| tee`."""
+    return subprocess.run([sys.executable, "-m", "promptsearch.cli", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+
+
+def test_csv_through_a_pipe_reads_back_with_equal_rows(searched):
+    _, results = searched
+    done = _child("leaderboard", "--format", "csv", "--results", str(results))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert len(rows) >= 2 and len({len(row) for row in rows}) == 1
+    assert rows[1][rows[0].index("task")] == LONG_TASK_NAME
+
+
+def test_markdown_and_json_are_written_unwrapped(searched, capsys):
+    _, results = searched
+    assert main(["leaderboard", "--format", "md", "--results", str(results)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all(line.startswith("|") for line in lines)
+    assert main(["leaderboard", "--format", "json", "--results", str(results)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["task"] == LONG_TASK_NAME
+
+
+def test_tables_without_a_terminal_keep_every_column_whole(searched):
+    _, results = searched
+    done = _child("leaderboard", "--results", str(results))
+    assert done.returncode == 0, done.stderr
+    assert LONG_TASK_NAME in done.stdout and "…" not in done.stdout
+    assert max(map(len, done.stdout.splitlines())) > 80
+
+
+def test_a_ci_log_gets_a_line_per_phase(tmp_path, fake_model):
+    # The scripted model lives in this process, so the child reaches the embedded route of a
+    # real run through `run` in-process; its stderr is a pipe when captured by subprocess.
+    task = write_upper_task(tmp_path)
+    script = ("import sys, conftest; conftest._register(conftest.SCRIPTED); "
+              "from promptsearch.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", script, "run", str(task), "--results",
+                           str(tmp_path / "results")], cwd=REPO / "tests", capture_output=True,
+                          text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO}:{REPO}/tests"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("plan: 120 LM calls")
+    for phase in ("proposing done", "searching done", "retrying done", "testing 1/"):
+        assert any(line.startswith(phase) for line in lines), done.stderr
+    testing = [line for line in lines if line.startswith("testing 1/")][0]
+    assert "20 examples" in testing and "best dev" in testing
+    assert "\x1b[" not in done.stderr  # no terminal control codes in a log
+
+
+def test_resume_shows_the_best_dev_score_found_before(upper_task, tmp_path, fake_model):
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from promptsearch.api import run
+    from promptsearch.cli.progress import ProgressObserver
+
+    results = tmp_path / "results"
+    first = run(upper_task, results_dir=results)
+    best_before = first.finalists[0]["dev"]
+    log = io.StringIO()
+    with Progress(console=Console(file=log), disable=True) as progress:
+        observer = ProgressObserver(progress, 120, lines=Console(file=log, width=200))
+        run(upper_task, results_dir=results, resume=True, observer=observer)
+        assert observer.best != "–"
+    assert float(log.getvalue().split("best dev ")[1].split()[0]) >= best_before
+
+
+def test_show_summarises_a_retrieval_pool_unless_full(searched, capsys, tmp_path):
+    _, results = searched
+    lock_file = next(results.glob("*/best.json"))
+    lock = json.loads(lock_file.read_text())
+    pool = [{"inputs": {"input": f"word{i}"}, "output": f"WORD{i}"} for i in range(300)]
+    lock["key"]["retrieval"] = {"pool": pool, "k": 4}
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps(lock))
+    assert main(["show", str(path), "--results", str(results)]) == 0
+    short = capsys.readouterr().out
+    assert '"pool_size": 300' in short and "word299" not in short and "--full" in short
+    assert main(["show", str(path), "--results", str(results), "--full"]) == 0
+    assert "word299" in capsys.readouterr().out
+
+
+def test_eval_show_prints_the_raw_reply_of_an_unparseable_answer(upper_task, tmp_path,
+                                                                 fake_model, capsys):
+    # Without demos the scripted model rambles: its reply is shown, not an empty mark.
+    code = main(["eval", str(upper_task), "--prompt", "Write the word in capitals.",
+                 "--results", str(tmp_path), "--show", "2"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "I think that the" in out and "∅" not in out
+
+
+def test_read_only_commands_never_create_a_store(tmp_path, capsys):
+    empty = tmp_path / "nothing-here"
+    for command in (["leaderboard"], ["report"], ["versions", "upper"], ["show", "upper"]):
+        code = main([*command, "--results", str(empty)])
+        err = capsys.readouterr().err
+        assert code == EXIT_BAD_INPUT, (command, err)
+        assert len([line for line in err.splitlines() if line.strip()]) == 1, err
+        assert not empty.exists()
+
+
+def test_verify_needs_no_store_and_writes_none(searched, tmp_path, fake_model, capsys):
+    task, results = searched
+    lock = next(results.glob("*/best.json"))
+    before = (results / "promptsearch.db").stat().st_mtime_ns
+    assert main(["verify", str(lock), "--results", str(tmp_path / "absent"), "--quiet"]) == 0
+    assert not (tmp_path / "absent").exists()
+    assert main(["verify", str(lock), "--results", str(results), "--cached", "--quiet"]) == 0
+    assert (results / "promptsearch.db").stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("results", ["a_file/results", "db_is_a_folder"])
+def test_an_unusable_results_folder_is_one_line_and_exit_2(upper_task, tmp_path, fake_model,
+                                                            capsys, results):
+    (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "db_is_a_folder" / "promptsearch.db").mkdir(parents=True)
+    code = main(["run", str(upper_task), "--results", str(tmp_path / results), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT, err
+    assert err.count("\n") == 1 and "--results" in err and "fix:" in err, err
+    assert fake_model.calls == 0
+
+
+def test_predict_without_the_prompts_field_names_the_expected_fields(tmp_path):
+    lock = {"task": "t", "model": "fake/scripted", "key": {
+        "instruction": "Classify.", "demos": [], "format": "Text: {{ text }}\nLabel:",
+        "style": "completion", "output": {"labels": None, "verbalizer": None}}}
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps(lock))
+    best = load_best(path)
+    with pytest.raises(InputError) as caught:
+        best.predict(input="a fine film")
+    message = str(caught.value)
+    assert "needs input field(s) text" in message and "given: input" in message
+    assert "pass text=..." in message
+
+
+def test_init_help_says_how_the_task_is_named(capsys):
+    with pytest.raises(SystemExit):
+        main(["init", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "for a file named train, data, dataset, all or examples, its folder's name" \
+        in help_text
