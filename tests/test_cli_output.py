@@ -145,8 +145,12 @@ def test_verify_needs_no_store_and_writes_none(searched, tmp_path, fake_model, c
     before = (results / "promptsearch.db").stat().st_mtime_ns
     assert main(["verify", str(lock), "--results", str(tmp_path / "absent"), "--quiet"]) == 0
     assert not (tmp_path / "absent").exists()
-    assert main(["verify", str(lock), "--results", str(results), "--cached", "--quiet"]) == 0
+    assert main(["verify", str(lock), "--results", str(results), "--cached"]) == 0
     assert (results / "promptsearch.db").stat().st_mtime_ns == before
+    # Without a terminal: a line per task, with the examples it answered.
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("verif")]
+    assert lines == [lines[0]] and f"verifying {LONG_TASK_NAME} done in" in lines[0]
+    assert "20 examples" in lines[0] and "LM calls" not in lines[0]
 
 
 @pytest.mark.parametrize("results", ["a_file/results", "db_is_a_folder"])

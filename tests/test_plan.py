@@ -177,3 +177,14 @@ def test_completion_style_reaches_v1_completions_and_chat_is_flagged(tmp_path, r
     paths = {path for path, _ in _Recorder.seen}
     assert paths == {"/v1/completions"}
     assert all("prompt" in body and "messages" not in body for _, body in _Recorder.seen)
+
+
+def test_a_time_only_budget_becomes_calls_at_the_measured_speed(tmp_path, fake_model):
+    task = write_upper_task(tmp_path)
+    text = task.read_text().replace("lm_calls: 120", "lm_calls: null, minutes: 0.05")
+    plan = make_plan(prepare(load_task(write_task(tmp_path, text)), None), None, probe=True)
+    assert plan.search_calls == int(0.05 * 60 / plan.seconds_per_call)
+    assert "minutes allows at the measured speed" in plan.phases[2].note
+    unprobed = make_plan(prepare(load_task(write_task(tmp_path, text)), None), None,
+                         probe=False)
+    assert unprobed.search_calls == 0 and "no measured speed" in unprobed.phases[2].note

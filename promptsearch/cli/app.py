@@ -9,7 +9,7 @@ from rich.table import Table
 
 from promptsearch.api import load_best, open_store
 from promptsearch.cli.options import THREADS, bounded, console_for
-from promptsearch.cli.progress import ProgressObserver, progress_display
+from promptsearch.cli.progress import ProgressObserver, phase_lines, progress_display
 from promptsearch.errors import EXIT_REGRESSION, InputError
 from promptsearch.export.python import json_lock, python_module
 from promptsearch.pipeline.side_by_side import compare
@@ -141,8 +141,9 @@ def cmd_verify(args, console: Console) -> int:
         table.add_column(column)
     failed = 0
     errors = console_for(stderr=True)
-    with progress_display("verify", errors, args.quiet, budget_bar=False) as progress:
-        observer = ProgressObserver(progress, None, lines=None if errors.is_terminal else errors)
+    with progress_display("", errors, args.quiet, budget_bar=False,
+                          searching=False) as progress:
+        observer = ProgressObserver(progress, None, lines=phase_lines(errors, args.quiet))
         for path in lock_files(Path(args.results), args.tasks):
             verdict = verify_lock(path, store, use_cache=args.cached, threads=args.threads,
                                   alpha=args.alpha, tolerance=args.tolerance, observer=observer)

@@ -13,17 +13,26 @@ from promptsearch.evaluation.budget import BudgetMeter
 from promptsearch.search.loop import Observer, TrialResult
 
 
-def progress_display(label: str, console: Console, quiet: bool, budget_bar: bool) -> Progress:
-    """A live line on a terminal; disabled (ProgressObserver prints phase lines) elsewhere."""
-    columns = [TextColumn(f"[bold]{label}" if label else "[bold]{task.description:<12}")]
-    if budget_bar:
-        columns.append(BarColumn())
-    columns += [MofNCompleteColumn(),
-                TextColumn("LM calls · {task.fields[trials]} candidates · best dev "
-                           "{task.fields[best]}{task.fields[errors]}{task.fields[examples]}"),
-                TimeElapsedColumn()]
+def progress_display(label: str, console: Console, quiet: bool, budget_bar: bool,
+                     searching: bool = True) -> Progress:
+    """A live line on a terminal; disabled (ProgressObserver prints phase lines) elsewhere.
+    Without `searching` (verify) it shows the phase and the examples answered alone."""
+    if not searching:
+        columns = [TextColumn("[bold]{task.description}[/]{task.fields[examples]}")]
+    else:
+        columns = [TextColumn(f"[bold]{label}" if label else "[bold]{task.description:<12}")]
+        columns += [BarColumn()] if budget_bar else []
+        columns += [MofNCompleteColumn(),
+                    TextColumn("LM calls · {task.fields[trials]} candidates · best dev "
+                               "{task.fields[best]}{task.fields[errors]}{task.fields[examples]}")]
+    columns.append(TimeElapsedColumn())
     return Progress(*columns, console=console, disable=quiet or not console.is_terminal,
                     transient=False)
+
+
+def phase_lines(console: Console, quiet: bool) -> Optional[Console]:
+    """Where phase lines go: nowhere with --quiet or on a terminal (the live line shows it)."""
+    return None if quiet or console.is_terminal else console
 
 
 class ProgressObserver(Observer):
@@ -68,11 +77,15 @@ class ProgressObserver(Observer):
         if self.lines is None or self.phase == "preparing":
             return
         spent = self.meter.spent if self.meter is not None else None
-        calls = f" · {spent.lm_calls} LM calls · {spent.trials} candidates" if spent else ""
-        examples = f" · {self.examples.done} examples" if self.examples.total else ""
-        self.lines.print(f"{self.phase} done in {time.monotonic() - self.phase_started:.0f} s"
-                         f"{calls}{examples} · best dev {self.best} · "
-                         f"{time.monotonic() - self.started:.0f} s in all", highlight=False)
+        parts = [f"{self.phase} done in {time.monotonic() - self.phase_started:.0f} s"]
+        if spent is not None:  # a search: what it has spent and found
+            parts += [f"{spent.lm_calls} LM calls", f"{spent.trials} candidates"]
+        if self.examples.total:
+            parts.append(f"{self.examples.done} examples")
+        if spent is not None:
+            parts.append(f"best dev {self.best}")
+        parts.append(f"{time.monotonic() - self.started:.0f} s in all")
+        self.lines.print(" · ".join(parts), highlight=False)
 
 
 class LiveExamples:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from rich.console import Console
 
@@ -17,7 +16,7 @@ from promptsearch.cli.options import (
     with_overrides,
 )
 from promptsearch.cli.plan import existing_store, plan_paragraph
-from promptsearch.cli.progress import ProgressObserver, progress_display
+from promptsearch.cli.progress import ProgressObserver, phase_lines, progress_display
 from promptsearch.pipeline.plan import make_plan, static_warnings
 from promptsearch.pipeline.prepare import prepare
 from promptsearch.pipeline.workers import coordinate, work
@@ -98,7 +97,7 @@ def cmd_run(args, console: Console) -> int:
     store = open_store(args.results, args.storage)
     with progress_display("", errors, args.quiet, budget_bar=True) as progress:
         observer = ProgressObserver(progress, task.config.search.budget.lm_calls,
-                                    lines=_lines(errors, args.quiet))
+                                    lines=phase_lines(errors, args.quiet))
         if args.workers is None:
             result = run(task, store=store, results_dir=args.results, resume=args.resume,
                          observer=observer, threads=args.threads, promote=args.promote)
@@ -108,11 +107,6 @@ def cmd_run(args, console: Console) -> int:
     _print_run(console, task.name, store, result)
     _write_markdown(store, Path(args.results))
     return 0
-
-
-def _lines(errors: Console, quiet: bool) -> Optional[Console]:
-    """Where phase lines go: nowhere with --quiet or on a terminal (the live line shows it)."""
-    return None if quiet or errors.is_terminal else errors
 
 
 def _announce(errors: Console, prepared, args) -> None:
@@ -150,7 +144,7 @@ def cmd_worker(args, console: Console) -> int:
     prepared.lm.cache = prepared.proposer.cache = store
     errors = console_for(stderr=True)
     with progress_display("worker", errors, args.quiet, budget_bar=False) as progress:
-        observer = ProgressObserver(progress, None, lines=_lines(errors, args.quiet))
+        observer = ProgressObserver(progress, None, lines=phase_lines(errors, args.quiet))
         result = work(prepared, store, run_id=args.run, heartbeat_s=args.heartbeat,
                       observer=observer)
     console.print(f"worker {result.worker_id or '-'} of run {result.run_id}: {result.trials} "

@@ -68,7 +68,7 @@ class Plan:
     prompt_tokens: tuple[int, int]  # a call's prompt: the seed, and with the most demos
     completion_tokens: int          # at most, per call
     seconds_per_call: Optional[float] = None
-    speed_source: str = "unknown (no earlier run, no probe)"
+    speed_source: str = ""
     search_seconds: Optional[float] = None
     test_seconds: Optional[float] = None
     dollars: Optional[tuple[float, float]] = None
@@ -94,37 +94,51 @@ def make_plan(prepared: Prepared, store=None, *, probe: bool = True) -> Plan:
     """The plan of `prepared`'s search; `store` (read-only) lends earlier runs' speed and seed
     score; `probe` times a few uncached calls when the store has none for this model."""
     history = recorded_history(store, prepared) if store is not None else Recorded()
-    plan = _budget_plan(prepared, history)
+    speed, speed_source = _speed(prepared, history, probe)
+    plan = _budget_plan(prepared, history, *_call_limit(prepared, speed))
+    plan.seconds_per_call, plan.speed_source = speed, speed_source
+    if speed is not None:
+        plan.search_seconds = plan.search_calls * speed
+        plan.test_seconds = plan.test_calls * speed
     _add_tokens_and_cost(plan, prepared)
-    _add_speed(plan, prepared, history, probe)
     _add_detectable(plan, prepared, history)
     plan.warnings = static_warnings(prepared, plan) + _time_warnings(prepared, plan)
     return plan
 
 
-def _budget_plan(prepared: Prepared, history: Recorded) -> Plan:
+def _call_limit(prepared: Prepared, speed: Optional[float]) -> tuple[Optional[int], str]:
+    """The search's calls: search.budget.lm_calls, else what search.budget.minutes allows at
+    the measured speed, else unknown (None)."""
+    budget = prepared.task.config.search.budget
+    if budget.lm_calls is not None:
+        return budget.lm_calls, "the rest of search.budget.lm_calls"
+    if budget.minutes is not None and speed:
+        return (int(budget.minutes * 60 / speed),
+                "what search.budget.minutes allows at the measured speed (no call limit)")
+    return None, "no call limit, and no measured speed to turn minutes into calls"
+
+
+def _budget_plan(prepared: Prepared, history: Recorded, calls: Optional[int],
+                 calls_note: str) -> Plan:
     config = prepared.task.config
     search, data = config.search, prepared.dataset
-    dev, budget = len(data.dev), search.budget.lm_calls
-    seeds = prepared.space.n_seeds
-    paraphrase = VARIANTS * sum(1 for seed in config.prompt.seeds if seed.strip()) \
-        if search.strategy in PARAPHRASING else 0
-    held = reserve(confirm_size(search, len(data.pool)))
+    dev, seeds = len(data.dev), prepared.space.n_seeds
     proposer, source = _proposer_calls(search.strategy, history)
-    baseline = seeds * dev
-    left = max(0, budget - baseline - paraphrase - held) if budget is not None else 0
+    limit = calls if calls is not None else 0
+    baseline = min(seeds * dev, limit)
+    paraphrase = min(limit - baseline, VARIANTS * sum(1 for s in config.prompt.seeds if s.strip())
+                     if search.strategy in PARAPHRASING else 0)
+    held = min(limit - baseline - paraphrase, reserve(confirm_size(search, len(data.pool))))
+    left = limit - baseline - paraphrase - held
     first_slice = max(1, round(dev * FRACTIONS[0]))
-    plain = seeds + (int(left // (dev + proposer)) if budget is not None else 0)
-    raced = seeds + (int(left // (first_slice + proposer)) if budget is not None else 0)
+    plain, raced = (seeds + int(left // (size + proposer)) for size in (dev, first_slice))
     if search.budget.trials is not None:
         plain, raced = min(plain, search.budget.trials), min(raced, search.budget.trials)
-    phases = [Phase("seed baseline on dev", min(baseline, budget or baseline), True,
+    phases = [Phase("seed baseline on dev", baseline, True,
                     f"{seeds} seed prompt(s) x {dev} dev examples"),
               Phase("proposer set-up", paraphrase, True,
                     f"{VARIANTS} paraphrases per seed instruction" if paraphrase else "none"),
-              Phase("search: dev scoring + proposer", left, True,
-                    "the rest of search.budget.lm_calls" if budget is not None
-                    else "until search.budget.minutes (no call limit)"),
+              Phase("search: dev scoring + proposer", left, True, calls_note),
               Phase("confirmation", held, True, "search.confirm" if held else "off"),
               Phase("finalists on test", (search.finalists + 1) * len(data.test), False,
                     f"{search.finalists} finalists + the seed x {len(data.test)} test "
@@ -163,16 +177,13 @@ def _tokens(model: str, key: PromptKey, inputs: dict) -> int:
     return count_tokens(model, prompt=key.render(**inputs))
 
 
-def _add_speed(plan: Plan, prepared: Prepared, history: Recorded, probe: bool) -> None:
+def _speed(prepared: Prepared, history: Recorded, probe: bool) -> tuple[Optional[float], str]:
     if history.seconds_per_call is not None:
-        plan.seconds_per_call = history.seconds_per_call
-        plan.speed_source = f"recorded: {history.timed_calls} calls of earlier runs"
-    elif probe:
-        plan.seconds_per_call = probe_speed(prepared)
-        plan.speed_source = f"probe: {2 * PROBE_CALLS} uncached calls now, half with the most demos"
-    if plan.seconds_per_call is not None:
-        plan.search_seconds = plan.search_calls * plan.seconds_per_call
-        plan.test_seconds = plan.test_calls * plan.seconds_per_call
+        return history.seconds_per_call, f"recorded: {history.timed_calls} calls of earlier runs"
+    if probe:
+        return (probe_speed(prepared),
+                f"probe: {2 * PROBE_CALLS} uncached calls now, half with the most demos")
+    return None, "unknown (no earlier run of this model, no probe)"
 
 
 def probe_speed(prepared: Prepared) -> float:
@@ -210,7 +221,8 @@ def _add_detectable(plan: Plan, prepared: Prepared, history: Recorded) -> None:
 
 def static_warnings(prepared: Prepared, plan: Optional[Plan] = None) -> list[str]:
     """The warnings that need no model call (validate prints them too)."""
-    plan = plan or _budget_plan(prepared, Recorded())
+    plan = plan or _budget_plan(prepared, Recorded(),
+                                *_call_limit(prepared, None))
     config, warnings = prepared.task.config, []
     dev, budget = len(prepared.dataset.dev), config.search.budget.lm_calls
     if budget is not None and budget < dev:
