@@ -185,3 +185,26 @@ def test_init_help_says_how_the_task_is_named(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     assert "for a file named train, data, dataset, all or examples, its folder's name" \
         in help_text
+
+
+def test_reading_a_store_in_a_folder_that_takes_no_new_file(searched, tmp_path, capsys):
+    # SQLite's WAL mode keeps DB-shm beside the database. Where it cannot be made (a read-only
+    # folder; here a folder in its place, which root cannot get around either), the reading
+    # commands still read, and leave the database as it was.
+    import shutil
+    import sqlite3
+
+    _, results = searched
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy)
+    with sqlite3.connect(copy / "promptsearch.db") as conn:  # what a finished writer leaves
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for suffix in ("-shm", "-wal"):
+        (copy / f"promptsearch.db{suffix}").unlink(missing_ok=True)
+    (copy / "promptsearch.db-shm").mkdir()
+    before = (copy / "promptsearch.db").read_bytes()
+    assert main(["leaderboard", "--format", "csv", "--results", str(copy)]) == 0
+    assert LONG_TASK_NAME in capsys.readouterr().out
+    assert main(["show", LONG_TASK_NAME, "--results", str(copy)]) == 0
+    assert "history:" in capsys.readouterr().out
+    assert (copy / "promptsearch.db").read_bytes() == before

@@ -149,9 +149,10 @@ def heatmap(matrix: list[list[int]], rows: list[str], columns: list[str], title:
             shade = 245 - int(190 * value / peak)
             fill = f"rgb({shade},{shade + 5 if shade < 250 else 250},255)"
             ink = "#fff" if value / peak > 0.55 else "#111"
-            parts.append(f'<rect x="{left + c * cell}" y="{top + r * cell}" width="{cell}" '
+            x, y = left + c * cell, top + r * cell
+            parts.append(f'<rect x="{x}" y="{y}" width="{cell}" '
                          f'height="{cell}" fill="{fill}" stroke="#fff"/>'
-                         f'<text x="{left + c * cell + cell / 2}" y="{top + r * cell + cell / 2 + 5}" '
+                         f'<text x="{x + cell / 2}" y="{y + cell / 2 + 5}" '
                          f'text-anchor="middle" font-size="13" fill="{ink}">{value}</text>')
     for r, name in enumerate(rows):
         parts.append(f'<text x="{left - 6}" y="{top + r * cell + cell / 2 + 4}" text-anchor="end" '

@@ -42,8 +42,7 @@ def open_engine(url: str, read_only: bool) -> Engine:
             raise InputError(f"no store at {path}", field="--results",
                              fix="run a search first (promptsearch run task.yaml), or pass the "
                                  "--results folder or --storage URL the runs used")
-        # A read-only open: reading never creates or changes a file beside the database.
-        engine = create_engine(f"{SQLITE}file:{path}?mode=ro&uri=true", future=True)
+        engine = _read_only_sqlite(path)
     else:
         if path is not None:
             _make_folder(path.parent)
@@ -54,6 +53,22 @@ def open_engine(url: str, read_only: bool) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas_read_only if read_only else
                      _sqlite_pragmas)
+    return engine
+
+
+def _read_only_sqlite(path: Path) -> Engine:
+    """A read-only open: no database is created and none is changed. (SQLite may leave an
+    empty -wal file beside a WAL database it reads; where the folder takes no new file, e.g. a
+    read-only one, it reads without it.)"""
+    engine = create_engine(f"{SQLITE}file:{path}?mode=ro&uri=true", future=True)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+    except OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "cannot open"
+        raise InputError(f"cannot read the store at {path} ({reason})", field="--results",
+                         fix="make the folder and its promptsearch.db readable") from None
     return engine
 
 

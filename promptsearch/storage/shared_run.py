@@ -170,7 +170,8 @@ class SharedRun:
         with self.engine.begin() as conn:
             conn.execute(update(shared).where(shared.c.run_id == self.run_id)
                          .values(ticket=shared.c.ticket + 1))  # the lock, held until commit
-            row = conn.execute(select(shared).where(shared.c.run_id == self.run_id)).mappings().one()
+            row = conn.execute(select(shared).where(shared.c.run_id == self.run_id)
+                               ).mappings().one()
             self._mark_dead(conn)
             if self._state(conn, worker_id) == WorkerState.DEAD:
                 return Reservation.DECLARED_DEAD, None

@@ -1,7 +1,8 @@
 """Everything a search records, behind one SQLAlchemy URL (SQLite by default, PostgreSQL to share).
 
 Tables: runs, keys, candidates (one per trial), evaluations (one per key x example), call_cache,
-versions (each better lock of a task, numbered) and aliases (name -> version, e.g. production). The optuna study lives in the same database.
+versions (each better lock of a task, numbered) and aliases (name -> version, e.g.
+production). The optuna study lives in the same database.
 """
 
 from __future__ import annotations
