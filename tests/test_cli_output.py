@@ -208,3 +208,30 @@ def test_reading_a_store_in_a_folder_that_takes_no_new_file(searched, tmp_path, 
     assert main(["show", LONG_TASK_NAME, "--results", str(copy)]) == 0
     assert "history:" in capsys.readouterr().out
     assert (copy / "promptsearch.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("command", [["run", "{task}", "--quiet"], ["leaderboard"]])
+def test_a_results_folder_whose_store_is_not_a_database(upper_task, tmp_path, fake_model,
+                                                        capsys, command):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "promptsearch.db").write_text("these are notes, not a database\n")
+    argv = [word.format(task=upper_task) for word in command] + ["--results", str(results)]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT and err.count("\n") == 1, err
+    assert "promptsearch.db" in err and "not a database" in err and "fix:" in err
+    assert (results / "promptsearch.db").read_text() == "these are notes, not a database\n"
+    assert fake_model.calls == 0
+
+
+def test_a_database_of_another_app_is_not_read_as_a_store(tmp_path, capsys):
+    import sqlite3
+
+    results = tmp_path / "results"
+    results.mkdir()
+    with sqlite3.connect(results / "promptsearch.db") as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    assert main(["leaderboard", "--results", str(results)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds no promptsearch store" in err

@@ -8,6 +8,7 @@ import os
 import sys
 
 from rich.logging import RichHandler
+from sqlalchemy.exc import DatabaseError
 
 from promptsearch._version import __version__
 from promptsearch.cli import app, plan, results, search
@@ -77,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     except PromptsearchError as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
+    except DatabaseError as exc:  # the database failed under a command: disk, lock, rights
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        console.print(f"[bold red]error:[/] the store failed: {reason} (fix: check the disk and "
+                      "the rights on --results / --storage; nothing recorded is lost)",
+                      highlight=False, soft_wrap=True)
+        return 1
     except KeyboardInterrupt:
         console.print("interrupted; everything recorded so far is in the store")
         return EXIT_INTERRUPTED

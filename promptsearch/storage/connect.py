@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
 from promptsearch.errors import InputError
 
@@ -64,7 +64,7 @@ def _read_only_sqlite(path: Path) -> Engine:
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
-    except OperationalError as exc:
+    except DatabaseError as exc:  # OperationalError, or a file that is not a database
         engine.dispose()
         reason = str(exc.orig).splitlines()[0] if exc.orig else "cannot open"
         raise InputError(f"cannot read the store at {path} ({reason})", field="--results",
@@ -89,7 +89,7 @@ def prepare_for_writing(engine: Engine, tables: MetaData, url: str) -> None:
             with engine.connect() as conn:  # a write lock, taken and given back at once
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
                 conn.exec_driver_sql("ROLLBACK")
-    except OperationalError as exc:
+    except DatabaseError as exc:  # OperationalError, or a file that is not a database
         where = sqlite_path(url) or url.split("@")[-1]
         reason = str(exc.orig).splitlines()[0] if exc.orig else "cannot open"
         raise InputError(f"cannot write the store at {where} ({reason})",

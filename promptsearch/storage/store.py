@@ -20,12 +20,15 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
 
+from promptsearch.core.secrets import redact_url
 from promptsearch.core.states import CandidateStatus
+from promptsearch.errors import InputError
 from promptsearch.storage.connect import (  # noqa: F401 (re-exported: older import paths)
     UPSERT_DIALECTS,
     create_tables,
@@ -151,6 +154,11 @@ class Store:
         self.engine: Engine = open_engine(self.url, read_only)
         if not read_only:
             prepare_for_writing(self.engine, metadata, self.url)
+        elif not inspect(self.engine).has_table(runs.name):
+            raise InputError(f"{redact_url(url)} holds no promptsearch store (no {runs.name} "
+                             "table)", field="--results" if url.startswith("sqlite") else
+                             "--storage", fix="pass the --results folder or --storage URL the "
+                                              "runs used")
 
     # keys -----------------------------------------------------------------------------------
     def put_key(self, key_id: str, body: dict) -> None:
