@@ -86,3 +86,11 @@ def test_readme_is_a_guide_of_under_300_lines_with_working_links():
 def test_readme_detectable_differences_are_computed(examples, stated):
     assert f"{detectable_rise(examples, 0.5):.2f}" == stated
     assert f"with {examples} " in README.read_text() and stated in README.read_text()
+
+
+@pytest.mark.parametrize("page", ["reference.md", "benchmarks.md"])
+def test_docs_links_resolve(page):
+    path = REPO / "docs" / page
+    for link in re.findall(r"\]\(([^)#]+)\)", path.read_text(encoding="utf-8")):
+        if not link.startswith("http"):
+            assert (path.parent / link).exists(), link
