@@ -4,7 +4,6 @@ errors as one line with exit code 2, like every other bad input."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Annotated, Any, NoReturn
 
@@ -20,8 +19,10 @@ UNWRAPPED_WIDTH = 1000
 
 
 def console_for(stderr: bool = False) -> Console:
+    """A terminal's own width; anywhere else unwrapped, whatever $COLUMNS says (test runners
+    and some CI set it for their own output)."""
     console = Console(stderr=stderr)
-    if console.is_terminal or "COLUMNS" in os.environ:
+    if console.is_terminal:
         return console
     return Console(stderr=stderr, width=UNWRAPPED_WIDTH)
 
