@@ -35,7 +35,7 @@ def test_python_metric_from_the_task_folder(tmp_path):
     assert metric.score("abc", "xyz") == 1.0
 
 
-@pytest.mark.parametrize("name", ["bleu", "regex:(", "python:nope_module:f", "numeric:x"])
+@pytest.mark.parametrize("name", ["meteor", "regex:(", "python:nope_module:f", "numeric:x"])
 def test_bad_metric_names(name):
     with pytest.raises(InputError, match="metric"):
         get_metric(name)

@@ -139,7 +139,7 @@ def test_a_run_that_writes_no_lock_still_writes_its_markdown(upper_task, fake_mo
     (("data/train.jsonl", "data/missing.jsonl"), "data.train"),
     (("model: fake/scripted", "model: 'bad model'"), "model"),
     (('seeds: ["Write the word in capitals."]', 'seeds: ["{{ word }}"]'), "prompt.seeds[0]"),
-    (("seed: 3", "seed: 3\nmetric: bleu"), "metric"),
+    (("seed: 3", "seed: 3\nmetric: meteor"), "metric"),
     (("  style: completion", "  style: completion\n  format: '{{ x.__class__ }}'"),
      "prompt.format"),
 ])

@@ -3,7 +3,9 @@
 Per-example metrics score one (prediction, target) pair in [0, 1]; the run's score is their mean.
 `accuracy` is the mean of exact matches (a proportion, so its interval is Wilson's); `f1_macro`
 is a corpus metric computed by scikit-learn over all pairs (its intervals and tests resample
-examples and recompute it).
+examples and recompute it). The generation metrics `chrf`, `bleu` (corpus metrics) and `rouge_l`
+live in core.text_metrics; they compare text as written (case kept) and score an unparseable
+answer as an empty one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Callable, Optional, Sequence
 
 from sklearn.metrics import f1_score
 
+from promptsearch.core import text_metrics
 from promptsearch.errors import InputError
 
 PairMetric = Callable[[str, str], float]
@@ -40,11 +43,20 @@ def numeric(prediction: str, target: str, tolerance: float = 1e-6) -> float:
         return 0.0
 
 
+def _spaces(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str
     per_example: PairMetric
     corpus: Optional[Callable[[Sequence[str], Sequence[str]], float]] = None
+    # How a corpus metric sees answers and targets, and what stands for an unparseable answer:
+    # labels are compared case-blind and a missing answer must match no label; texts keep
+    # their case and a missing answer is an empty one.
+    clean: Callable[[str], str] = _norm
+    missing: str = "\x00unparseable"
 
     def score(self, prediction: Optional[str], target: str) -> float:
         """Unparseable answers (None) score as wrong."""
@@ -56,8 +68,8 @@ class Metric:
             return 0.0
         if self.corpus is None:
             return sum(scores) / len(scores)
-        cleaned = ["\x00unparseable" if p is None else _norm(p) for p in predictions]
-        return float(self.corpus(cleaned, [_norm(t) for t in targets]))
+        cleaned = [self.missing if p is None else self.clean(p) for p in predictions]
+        return float(self.corpus(cleaned, [self.clean(t) for t in targets]))
 
 
 def _f1_macro(predictions, targets) -> float:
@@ -71,6 +83,9 @@ REGISTRY: dict[str, Metric] = {
     "numeric": Metric("numeric", numeric),
     "accuracy": Metric("accuracy", exact_match),
     "f1_macro": Metric("f1_macro", exact_match, _f1_macro),
+    "chrf": Metric("chrf", text_metrics.chrf, text_metrics.corpus_chrf, _spaces, ""),
+    "bleu": Metric("bleu", text_metrics.bleu, text_metrics.corpus_bleu, _spaces, ""),
+    "rouge_l": Metric("rouge_l", text_metrics.rouge_l),
 }
 
 
