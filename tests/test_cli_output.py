@@ -235,3 +235,24 @@ def test_a_database_of_another_app_is_not_read_as_a_store(tmp_path, capsys):
     assert main(["leaderboard", "--results", str(results)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds no promptsearch store" in err
+
+
+def test_eval_scores_a_stored_key_on_another_model(searched, tmp_path, fake_model, capsys,
+                                                   monkeypatch):
+    # The same key on a second scripted model that answers backwards: its own answers are
+    # asked for and scored, not the first model's recorded ones.
+    task, results = searched
+    assert main(["eval", str(task), "--key", LONG_TASK_NAME, "--results", str(results)]) == 0
+    first = capsys.readouterr().out
+    assert "1.000" in first
+    calls = fake_model.calls
+    monkeypatch.setattr(fake_model, "rule", lambda text: text[::-1])
+    assert main(["eval", str(task), "--key", LONG_TASK_NAME, "--model", "fake/other",
+                 "--results", str(results)]) == 0
+    other = capsys.readouterr().out
+    assert "fake/other" in other and "0.000" in other
+    assert fake_model.calls == calls + 20  # every test example asked again, of the other model
+    with pytest.raises(SystemExit) as refused:
+        main(["eval", str(task), "--key", LONG_TASK_NAME, "--model", "not a model"])
+    assert refused.value.code == EXIT_BAD_INPUT
+    assert "malformed model string 'not a model'" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from promptsearch.api import load_best, open_store
-from promptsearch.cli.options import THREADS, bounded, console_for
+from promptsearch.cli.options import THREADS, bounded, console_for, model_option, with_model
 from promptsearch.cli.progress import ProgressObserver, phase_lines, progress_display
 from promptsearch.errors import EXIT_REGRESSION, InputError
 from promptsearch.export.python import json_lock, python_module
@@ -68,6 +68,9 @@ def add_commands(sub, common) -> None:
     evaluate.add_argument("--key", action="append", metavar="REF",
                           help="a stored key: best.json path, TASK, TASK@VERSION or TASK@ALIAS")
     evaluate.add_argument("--split", choices=("test", "dev"), default="test")
+    evaluate.add_argument("--model", type=model_option, metavar="MODEL",
+                          help="score on this model instead of the task's (e.g. a stored key "
+                               "on another model: --key TASK --model openai/gpt-4o-mini)")
     evaluate.add_argument("--show", type=bounded(int, ge=0), default=0, metavar="N",
                           help="also print the answers to the first N examples (a reply that "
                                "holds no answer is shown as the model wrote it, shortened)")
@@ -179,11 +182,12 @@ def _drop_cell(verdict) -> str:
 def cmd_eval(args, console: Console) -> int:
     if not args.prompt and not args.key:
         raise InputError("nothing to score", field="--prompt", fix="give --prompt TEXT or --key")
-    task = load_task(args.task)
+    task = with_model(load_task(args.task), args.model)
     keys = [(ref, load_best(ref, args.results, args.storage).key) for ref in args.key or []]
     store = open_store(args.results, args.storage)
     columns, examples = compare(task, store, args.prompt or [], keys, args.split, args.threads)
-    summary = Table(title=f"{task.name} · {len(examples)} {args.split} examples")
+    summary = Table(title=f"{task.name} · {task.config.model} · {len(examples)} {args.split} "
+                          "examples")
     for name in ("", "prompt", "score [95% CI]", "errors", "unparseable", "LM calls"):
         summary.add_column(name)
     for column in columns:

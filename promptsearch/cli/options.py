@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from rich.console import Console
 
 from promptsearch.errors import EXIT_BAD_INPUT
-from promptsearch.task.config import Budget, LMSpec, SearchSpec
+from promptsearch.task.config import Budget, LMSpec, SearchSpec, model_string
 
 # Without a terminal (a pipe, a file, a CI log) rich would wrap at 80 columns and squeeze table
 # columns to "s…"; lines are left as long as their content instead.
@@ -60,6 +60,21 @@ def _checked(adapter: TypeAdapter, context: str):
             raise argparse.ArgumentTypeError(f"{text!r}: a number is needed")
         return value
     return parse
+
+
+def model_option(text: str) -> str:
+    """--model, checked as task.yaml's `model:` is."""
+    try:
+        return model_string(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def with_model(task, model: str | None):
+    """The task with another model (its data, metric and prompts unchanged)."""
+    if not model:
+        return task
+    return task.model_copy(update={"config": task.config.model_copy(update={"model": model})})
 
 
 LM_CALLS = like_yaml(Budget, "lm_calls", "search.budget.lm_calls in task.yaml")

@@ -5,6 +5,7 @@ instruction laid out in the task's default format with no demos (as the seed pro
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -38,6 +39,11 @@ def key_from_prompt(prepared, text: str, where: str) -> PromptKey:
     return baseline.with_(instruction=text, demos=(), retrieval=None)
 
 
+def eval_run_id(prepared) -> str:
+    identity = f"{prepared.lm.identity()}|{prepared.max_tokens}"
+    return f"eval-{prepared.task.name}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
+
+
 def compare(task: Task, store, prompts: list[str], keys: list[tuple[str, PromptKey]],
             split: str = "test", threads: Optional[int] = None) -> tuple[list[Column], list]:
     """Score every prompt and key on the split; returns the columns and the examples."""
@@ -45,7 +51,9 @@ def compare(task: Task, store, prompts: list[str], keys: list[tuple[str, PromptK
     examples = prepared.dataset.test if split == "test" else prepared.dataset.dev
     columns = [(f"prompt {n}", key_from_prompt(prepared, text, task.source))
                for n, text in enumerate(prompts, 1)] + list(keys)
-    evaluator = Evaluator(prepared.lm, prepared.metric, store, f"eval-{task.name}",
+    # The answers are recorded per model (and answer length): a key scored again on another
+    # model must not be served the first model's recorded answers.
+    evaluator = Evaluator(prepared.lm, prepared.metric, store, eval_run_id(prepared),
                           max_tokens=prepared.max_tokens)
     return [Column(label, key, evaluator.score(key, examples, split), prepared.metric)
             for label, key in columns], list(examples)

@@ -33,6 +33,14 @@ _MODEL_RE = re.compile(r"^[A-Za-z0-9_.\-]+/\S+$|^[A-Za-z0-9_.\-:]+$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
+def model_string(value: str) -> str:
+    """A model as task.yaml and the command line name it: provider/model or a bare name."""
+    if not _MODEL_RE.match(value):
+        raise ValueError(f"malformed model string {value!r}; write provider/model, "
+                         "e.g. local/gemma-3-270m or openai/gpt-4o-mini")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -155,10 +163,7 @@ class TaskConfig(_Strict):
     @field_validator("model", "proposer")
     @classmethod
     def _model_string(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not _MODEL_RE.match(value):
-            raise ValueError(f"malformed model string {value!r}; write provider/model, "
-                             "e.g. local/gemma-3-270m or openai/gpt-4o-mini")
-        return value
+        return value if value is None else model_string(value)
 
 
 class Task(BaseModel):
