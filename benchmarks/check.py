@@ -23,13 +23,14 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import faults, tasks_table
+from . import faults, metric_change, tasks_table
 from .harness import REPO, read_rows
 
 # Markdown table -> (its CSV, the function that renders it from that CSV alone)
 TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "tasks.md": ("tasks.csv", tasks_table.render),
     "faults.md": ("faults.csv", faults.render),
+    "metric_change.md": ("metric_change.csv", metric_change.render),
 }
 ARCHIVE = "archive"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")

@@ -378,3 +378,31 @@ def test_the_report_renders_the_same_from_the_exported_csvs_as_from_the_store(
     assert without_date(rebuilt) == without_date(direct)
     assert "confusion" in rebuilt or "best dev score" in rebuilt
     assert (tmp_path / "report_data" / "evaluations.csv").exists()
+
+
+def test_metric_change_scores_winner_and_seed_under_every_metric(tmp_path, fake_model):
+    from conftest import write_upper_task
+
+    from benchmarks.harness import append_row
+    from benchmarks.metric_change import COLUMNS, render, rows_of
+    from promptsearch.api import open_store, run
+    from promptsearch.pipeline.prepare import prepare
+    from promptsearch.task.config import load_task
+
+    task = load_task(write_upper_task(tmp_path))
+    store = open_store(tmp_path / "bench")
+    result = run(task, store=store, results_dir=tmp_path / "bench", promote="always")
+    calls = fake_model.calls
+    rows = rows_of(prepare(task, store), store, result)
+    assert fake_model.calls == calls  # every answer came from the search's recorded test calls
+    winner, seed = rows
+    assert (winner["key"], seed["key"]) == ("winner", "seed")
+    assert winner["exact_match"] == result.lock["scores"]["test"]
+    assert winner["exact_match_delta"] == pytest.approx(result.lock["baseline"]["delta_test"])
+    assert 0.0 <= seed["chrf"] <= winner["chrf"] <= 1.0 and seed["chrf_delta"] == ""
+    csv_path = tmp_path / "metric_change.csv"
+    for row in rows:
+        append_row(csv_path, {**row, "task": "upper", "config": "c", "lm_calls": 120,
+                              "seconds": 1.0, "model_id": "fake"}, COLUMNS)
+    table = render(csv_path)
+    assert "| exact_match | winner |" in table and "| exact_match | seed |" in table
