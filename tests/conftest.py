@@ -27,10 +27,12 @@ class ScriptedModel:
         self.lock = threading.Lock()
         self.rule = lambda text: text.upper()
         self.fail_on = None  # substring of the prompt that triggers a transport error
+        self.prompts: list[str] = []  # every prompt received, in order
 
     def reply(self, prompt: str) -> str:
         with self.lock:
             self.calls += 1
+            self.prompts.append(prompt)
         if self.fail_on and self.fail_on in prompt:
             raise ConnectionError("scripted outage")
         if "[[ ## completed ## ]]" in prompt:
@@ -109,6 +111,7 @@ def fake_model():
     """The scripted model behind `fake/scripted`, reset for each test."""
     _register(SCRIPTED)
     SCRIPTED.calls = 0
+    SCRIPTED.prompts = []
     SCRIPTED.rule = lambda text: text.upper()
     SCRIPTED.fail_on = None
     return SCRIPTED

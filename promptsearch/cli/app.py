@@ -206,7 +206,8 @@ def cmd_eval(args, console: Console) -> int:
 
 
 def _matrix(columns, examples) -> Table:
-    """Each example a row, each prompt a column: its answer, ✓ or ✗."""
+    """Each example a row, each prompt a column: its answer, ✓ or ✗, and the metric's feedback
+    where it gave some."""
     table = Table(title="answers (✓ right, ✗ wrong)")
     table.add_column("input")
     table.add_column("target")
@@ -218,7 +219,9 @@ def _matrix(columns, examples) -> Table:
             score = column.result.scores[index]
             answer = column.result.predictions[index]
             mark = "·" if score is None else "✓" if score >= 1.0 else "✗"
-            cells.append(f"{mark} {answer if answer is not None else _raw(column, index)}")
+            note = column.result.feedback[index] if column.result.feedback else None
+            cells.append(f"{mark} {answer if answer is not None else _raw(column, index)}"
+                         + (f" — {note}" if note else ""))
         text = " | ".join(example.inputs.values())
         table.add_row(text[:50], example.target, *cells)
     return table

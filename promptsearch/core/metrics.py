@@ -10,7 +10,8 @@ answer as an empty one.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import numbers
 import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
@@ -21,6 +22,7 @@ from promptsearch.core import text_metrics
 from promptsearch.errors import InputError
 
 PairMetric = Callable[[str, str], float]
+FEEDBACK_CHARS = 500  # what is kept of a metric's feedback on one answer
 
 
 def _norm(text: str) -> str:
@@ -57,10 +59,17 @@ class Metric:
     # their case and a missing answer is an empty one.
     clean: Callable[[str], str] = _norm
     missing: str = "\x00unparseable"
+    gives_feedback: bool = False  # a Python metric may say why an answer is wrong
 
     def score(self, prediction: Optional[str], target: str) -> float:
         """Unparseable answers (None) score as wrong."""
-        return 0.0 if prediction is None else float(self.per_example(prediction, target))
+        return self.judge(prediction, target)[0]
+
+    def judge(self, prediction: Optional[str], target: str) -> tuple[float, Optional[str]]:
+        """(score, feedback): a Python metric may say why an answer is wrong (metric_result)."""
+        if prediction is None:
+            return 0.0, None
+        return metric_result(self.name, self.per_example(prediction, target))
 
     def aggregate(self, predictions: Sequence[Optional[str]], targets: Sequence[str],
                   scores: Sequence[float]) -> float:
@@ -70,6 +79,21 @@ class Metric:
             return sum(scores) / len(scores)
         cleaned = [self.missing if p is None else self.clean(p) for p in predictions]
         return float(self.corpus(cleaned, [self.clean(t) for t in targets]))
+
+
+def metric_result(name: str, value) -> tuple[float, Optional[str]]:
+    """A metric function's return: a score, `(score, feedback)`, or `{"score": ...,
+    "feedback": ...}`; the score in [0, 1], the feedback a short text saying what was wrong."""
+    feedback = None
+    if isinstance(value, dict) and "score" in value:
+        value, feedback = value["score"], value.get("feedback")
+    elif isinstance(value, tuple) and len(value) == 2:
+        value, feedback = value
+    if not isinstance(value, numbers.Real) or not 0 <= value <= 1:  # bools and numpy included
+        raise InputError(f"metric {name} returned {value!r}", field="metric",
+                         fix="return a score in [0, 1], (score, feedback) or "
+                             "{'score': ..., 'feedback': ...}")
+    return float(value), None if feedback in (None, "") else str(feedback)[:FEEDBACK_CHARS]
 
 
 def _f1_macro(predictions, targets) -> float:
@@ -100,7 +124,7 @@ def get_metric(name: str, source: str = "task", search_path: Optional[str] = Non
         tolerance = _float(argument, source)
         return Metric(name, lambda p, t: numeric(p, t, tolerance))
     if kind == "python" and argument.count(":") == 1:
-        return Metric(name, _python_metric(argument, source, search_path))
+        return Metric(name, _python_metric(argument, source, search_path), gives_feedback=True)
     raise InputError(f"unknown metric {name!r}", source=source, field="metric",
                      fix=f"use one of {', '.join(REGISTRY)}, numeric:TOL, regex:PATTERN or "
                          "python:module:function")
@@ -131,6 +155,24 @@ def _float(text: str, source: str) -> float:
                          fix="write numeric:0.01") from None
 
 
+def _fresh_import(module_name: str, search_path: Optional[str]):
+    """The module as the task's folder holds it now: a module file there is executed afresh,
+    even if a module of that name was imported before (from another task's folder, or before
+    an edit), so a process that runs several tasks (a notebook, a test) scores each with its
+    own metric. Elsewhere, a plain import."""
+    import sys
+    from pathlib import Path
+
+    path = Path(search_path or ".") / (module_name.replace(".", "/") + ".py")
+    if search_path is None or not path.is_file():
+        return importlib.import_module(module_name)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _python_metric(argument: str, source: str, search_path: Optional[str]) -> PairMetric:
     """Import the function the task names (and only that), from the task's folder or sys.path."""
     import sys
@@ -140,7 +182,7 @@ def _python_metric(argument: str, source: str, search_path: Optional[str]) -> Pa
     if added:
         sys.path.insert(0, search_path)
     try:
-        function = getattr(importlib.import_module(module_name), function_name)
+        function = getattr(_fresh_import(module_name, search_path), function_name)
     except (ImportError, AttributeError) as exc:
         raise InputError(f"cannot load metric {argument}: {exc}", source=source, field="metric",
                          fix="name an importable module:function next to the task file") from None

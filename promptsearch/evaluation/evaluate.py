@@ -35,6 +35,7 @@ class KeyScore:
     targets: list[str] = field(default_factory=list)
     example_ids: list[str] = field(default_factory=list)
     replies: list[Optional[str]] = field(default_factory=list)  # the model's text, as written
+    feedback: list[Optional[str]] = field(default_factory=list)  # the metric's, where it gave any
 
     @property
     def examples(self) -> int:
@@ -74,7 +75,7 @@ class Evaluator:
         """Dev scoring draws on `meter` (raising nothing: a cut-short score is marked incomplete);
         test scoring passes meter=None and is counted apart."""
         started = time.monotonic()
-        recorded = self.store.get_evaluations(self.run_id, key.id, split)
+        recorded = self._recorded_rows(key, split)
         rows, complete = self._run_missing(key, examples, split, meter, recorded)
         recorded.update({row["example_id"]: row for row in rows})
         return self._summarise(key, examples, recorded, rows, complete,
@@ -83,8 +84,25 @@ class Evaluator:
     def recorded(self, key: PromptKey, examples: Sequence[Example], split: str) -> KeyScore:
         """The key's score from stored answers alone, never calling the model: complete only
         when every example's answer is stored (another worker's results, read back)."""
+        return self._summarise(key, examples, self._recorded_rows(key, split), [], True, 0.0)
+
+    def _recorded_rows(self, key: PromptKey, split: str) -> dict[str, dict]:
         recorded = self.store.get_evaluations(self.run_id, key.id, split)
-        return self._summarise(key, examples, recorded, [], True, 0.0)
+        if self.metric.gives_feedback:
+            notes = self.store.get_feedback(self.run_id, key.id, split)
+            for example_id, row in recorded.items():
+                row["feedback"] = notes.get(example_id)
+        return recorded
+
+    def _save(self, rows: list[dict]) -> None:
+        """Evaluation rows, and the metric's feedback in its own table."""
+        self.store.add_evaluations([{k: v for k, v in row.items() if k != "feedback"}
+                                    for row in rows])
+        notes = [{"run_id": row["run_id"], "key_id": row["key_id"], "split": row["split"],
+                  "example_id": row["example_id"], "text": row["feedback"]}
+                 for row in rows if row["feedback"]]
+        if notes:
+            self.store.add_feedback(notes)
 
     def _run_missing(self, key, examples, split, meter, recorded):
         """Examples without a recorded answer: never asked, or asked and failed (an error is
@@ -108,11 +126,11 @@ class Evaluator:
                 rows.append(self._answer(key, example, position, split, meter,
                                          self._ask(key, example)))
                 if len(rows) - saved >= SAVE_EVERY:
-                    self.store.add_evaluations(rows[saved:])
+                    self._save(rows[saved:])
                     saved = len(rows)
             return rows, True
         finally:
-            self.store.add_evaluations(rows[saved:])
+            self._save(rows[saved:])
 
     def _run_concurrent(self, key, todo, split, meter):
         """Keep `concurrency` calls in flight (a sliding window, not batches that wait for
@@ -141,10 +159,10 @@ class Evaluator:
                                                     future.result()))
                         submit_next(pool)
                     if len(unsaved) >= self.concurrency:
-                        self.store.add_evaluations(unsaved)
+                        self._save(unsaved)
                         rows, unsaved = rows + unsaved, []
             finally:  # answers already in hand are recorded even when interrupted
-                self.store.add_evaluations(unsaved)
+                self._save(unsaved)
         return rows + unsaved, granted_all[0]
 
     def _answer(self, key, example, position, split, meter, completion: Completion) -> dict:
@@ -159,11 +177,12 @@ class Evaluator:
 
     def _row(self, key, example, position, split, completion: Completion) -> dict:
         prediction = None if completion.error else key.output.parse(completion.text)
-        score = None if completion.error else self.metric.score(prediction, example.target)
+        score, note = (None, None) if completion.error else \
+            self.metric.judge(prediction, example.target)
         return {"run_id": self.run_id, "key_id": key.id, "split": split,
                 "example_id": example.id, "position": position, "completion": completion.text,
                 "prediction": prediction, "target": example.target, "score": score,
-                "error": completion.error, "tokens": completion.tokens}
+                "error": completion.error, "tokens": completion.tokens, "feedback": note}
 
     def _summarise(self, key, examples, recorded, new_rows, complete, seconds) -> KeyScore:
         present = [recorded[ex.id] for ex in examples if ex.id in recorded]
@@ -181,7 +200,8 @@ class Evaluator:
             targets=[row["target"] for row in present],
             example_ids=[row["example_id"] for row in present],
             replies=[row["completion"] if row["error"] is None else row["error"]
-                     for row in present])
+                     for row in present],
+            feedback=[row.get("feedback") for row in present])
 
 
 def ask(lm: LM, key: PromptKey, inputs: dict[str, str], max_tokens: int) -> Completion:

@@ -59,6 +59,7 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     config = task.config
     dataset = load_dataset(task)
     metric = get_metric(config.metric, task.source, str(task.base_dir))
+    _try_metric(metric, dataset, task.source)
     fields = config.data.input_fields
     for index, seed in enumerate(config.prompt.seeds):
         check_template(seed, fields, task.source, f"prompt.seeds[{index}]")
@@ -73,6 +74,20 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
                         config.search.max_demos)
     max_tokens = config.lm.max_tokens or answer_budget(dataset)
     return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens)
+
+
+def _try_metric(metric: Metric, dataset: Dataset, source: str) -> None:
+    """A metric that fails or returns something other than a score fails here, before any
+    model call: scored on the first dev target against itself."""
+    example = (dataset.dev or dataset.pool)[0]
+    try:
+        metric.judge(example.target, example.target)
+    except InputError as exc:
+        raise InputError(str(exc), source=source) from None
+    except Exception as exc:  # a user's metric function may raise anything
+        raise InputError(f"metric {metric.name} failed on a target scored against itself: "
+                         f"{type(exc).__name__}: {exc}", source=source, field="metric",
+                         fix="make the function accept (prediction, target) strings") from None
 
 
 def answer_budget(dataset: Dataset) -> int:

@@ -22,6 +22,7 @@ from promptsearch.report.render import to_html_table
 from promptsearch.report.svg import Series, heatmap, line_chart, pareto_front, scatter
 
 UNPARSED = "(no answer)"
+FEEDBACK_ROWS = 10
 
 
 @dataclass
@@ -33,6 +34,7 @@ class TaskSection:
     winner: dict
     prompt: str
     diff: list[tuple[str, str]] = field(default_factory=list)  # (css class, line)
+    feedback: list[dict] = field(default_factory=list)  # the metric's, on wrong test answers
 
 
 def write_report(store, path: Path, tasks: Optional[list[str]] = None) -> Path:
@@ -61,7 +63,20 @@ def task_section(store, task: str) -> Optional[TaskSection]:
         name=task, curve=Markup(_curve(store, task, runs)), length=Markup(_length(store, runs)),
         confusion=_confusion(store, best_run, key), winner={**winner, "model": best_run["model"],
                                                              "strategy": best_run["strategy"]},
-        prompt=_sample(key), diff=_diff(seed_key, key) if seed_key else [])
+        prompt=_sample(key), diff=_diff(seed_key, key) if seed_key else [],
+        feedback=_feedback(store, best_run))
+
+
+def _feedback(store, run: dict) -> list[dict]:
+    """The winner's wrong test answers that the metric said something about (a few)."""
+    key_id = _winner(run)["key_id"]
+    notes = store.get_feedback(run["id"], key_id, "test")
+    if not notes:
+        return []
+    rows = store.get_evaluations(run["id"], key_id, "test")
+    wrong = [{**rows[example_id], "text": text} for example_id, text in sorted(notes.items())
+             if example_id in rows and (rows[example_id]["score"] or 0.0) < 1.0]
+    return [{**row, "prediction": row["prediction"] or UNPARSED} for row in wrong[:FEEDBACK_ROWS]]
 
 
 def _winner(run: dict) -> dict:

@@ -48,6 +48,13 @@ test {{ "%.2f"|format(s.winner.test) }} [{{ "%.2f"|format(s.winner.test_lo) }},
 <h3>Diff against the seed prompt</h3>
 <pre>{% for cls, line in s.diff %}<span class="{{ cls }}">{{ line }}</span>{% endfor %}</pre>
 {% endif %}
+{% if s.feedback %}
+<h3>What the metric said about the winner's wrong test answers</h3>
+<table><tr><th>target</th><th>answer</th><th>feedback</th></tr>
+{% for row in s.feedback %}<tr><td>{{ row.target }}</td><td>{{ row.prediction }}</td>
+<td>{{ row.text }}</td></tr>
+{% endfor %}</table>
+{% endif %}
 </section>
 {% endfor %}
 </body>

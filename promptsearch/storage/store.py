@@ -90,6 +90,16 @@ evaluations = Table(
     Column("error", Text),
     Column("tokens", Integer, nullable=False),
 )
+# What a metric said about an answer (a Python metric may return feedback): a table of its own,
+# so stores written before it existed need no migration (CREATE TABLE IF NOT EXISTS adds it).
+feedback = Table(
+    "ps_feedback", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("key_id", String(32), primary_key=True),
+    Column("split", String(8), primary_key=True),
+    Column("example_id", String(32), primary_key=True),
+    Column("text", Text, nullable=False),
+)
 call_cache = Table(
     "ps_call_cache", metadata,
     Column("key", String(64), primary_key=True),
@@ -242,6 +252,22 @@ class Store:
                                           evaluations.c.split == split)
         with self.engine.connect() as conn:
             return {row["example_id"]: dict(row) for row in conn.execute(query).mappings()}
+
+    def add_feedback(self, rows: Iterable[dict]) -> None:
+        """Rows of (run_id, key_id, split, example_id, text); a re-scored answer's replace."""
+        rows = list(rows)
+        if rows:
+            with self.engine.begin() as conn:
+                upsert(conn, feedback, rows)
+
+    def get_feedback(self, run_id: str, key_id: str, split: str) -> dict[str, str]:
+        """{example id: the metric's feedback} (nothing from a store that predates feedback)."""
+        if self.read_only and not inspect(self.engine).has_table(feedback.name):
+            return {}
+        query = select(feedback.c.example_id, feedback.c.text).where(
+            feedback.c.run_id == run_id, feedback.c.key_id == key_id, feedback.c.split == split)
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
 
     def evaluation_counts(self, run_id: str, split: str) -> dict[str, int]:
         """Recorded evaluations per key of a run on one split."""

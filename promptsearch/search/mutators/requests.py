@@ -25,26 +25,36 @@ def induce(pairs: Sequence[Pair]) -> Request:
     return Request(document, chat)
 
 
-def optimise(scored: Sequence[tuple[str, float]], pairs: Sequence[Pair]) -> Request:
-    """OPRO: earlier instructions with their scores, worst first, then a few task examples."""
+def optimise(scored: Sequence[tuple[str, float]], pairs: Sequence[Pair],
+             notes: Sequence[str] = ()) -> Request:
+    """OPRO: earlier instructions with their scores, worst first, then what the metric said
+    about the best one's wrong answers (when it says anything), then a few task examples."""
     history = "".join(f"Instruction: {text}\nScore: {round(score * 100)}\n\n"
                       for text, score in scored)
+    said = ("What the scorer said about the best instruction's wrong answers:\n"
+            + "".join(f"- {note}\n" for note in notes) + "\n") if notes else ""
     document = ("Below are instructions for a task, each with its score out of 100 (higher is "
-                f"better).\n\n{history}Examples of the task:\n\n{_pairs(pairs)}"
+                f"better).\n\n{history}{said}Examples of the task:\n\n{_pairs(pairs)}"
                 "A new instruction, different from all the ones above, that scores higher:\n"
                 "Instruction:")
     chat = (f"Instructions for a task with their scores out of 100, worst first:\n\n{history}"
-            f"Examples of the task:\n\n{_pairs(pairs)}Write a new instruction, different from "
-            "all of the above, that will score higher. Reply with the instruction only.")
+            f"{said}Examples of the task:\n\n{_pairs(pairs)}Write a new instruction, "
+            "different from all of the above, that will score higher. Reply with the "
+            "instruction only.")
     return Request(document, chat)
 
 
-def _errors(errors: Sequence[tuple[str, str, str]]) -> str:
-    return "".join(f"Input: {source}\nExpected: {target}\nGot: {got}\n\n"
-                   for source, target, got in errors)
+Miss = tuple  # (input text, expected, got) or (input text, expected, got, the scorer's feedback)
 
 
-def critique(instruction: str, errors: Sequence[tuple[str, str, str]]) -> Request:
+def _errors(errors: Sequence[Miss]) -> str:
+    """Each wrong answer; with the metric's feedback, that in place of a bare wrong answer."""
+    return "".join(f"Input: {miss[0]}\nExpected: {miss[1]}\nGot: {miss[2]}\n"
+                   + (f"Feedback: {miss[3]}\n" if len(miss) > 3 and miss[3] else "") + "\n"
+                   for miss in errors)
+
+
+def critique(instruction: str, errors: Sequence[Miss]) -> Request:
     """ProTeGi's textual gradient: why does the instruction fail on these examples?"""
     document = (f"Instruction: {instruction}\n\nA model following this instruction got these "
                 f"examples wrong:\n\n{_errors(errors)}The main reason the instruction fails on "
@@ -54,7 +64,7 @@ def critique(instruction: str, errors: Sequence[tuple[str, str, str]]) -> Reques
     return Request(document, chat, max_tokens=60)
 
 
-def edit(instruction: str, errors: Sequence[tuple[str, str, str]], reason: str) -> Request:
+def edit(instruction: str, errors: Sequence[Miss], reason: str) -> Request:
     """ProTeGi's step: rewrite the instruction to fix the stated problem."""
     document = (f"Instruction: {instruction}\n\nIt got these examples wrong:\n\n{_errors(errors)}"
                 f"The problem: {reason.strip()}\n\nAn improved instruction that fixes the "

@@ -17,6 +17,7 @@ PAIRS_SHOWN = 5
 OPRO_HISTORY = 8
 PROTEGI_BEAM = 2
 PROTEGI_ERRORS = 4
+OPRO_NOTES = 3  # the metric's feedback lines shown to OPRO's proposer
 POPULATION = 6
 
 
@@ -54,9 +55,20 @@ class OPROStrategy(ProposingStrategy):
         history = sorted(scored.items(), key=lambda pair: pair[1])[-OPRO_HISTORY:]
         if not history:
             history = [(self.context.space.instructions[0].value, 0.0)]
-        request = requests.optimise(history, self.train_pairs(rng, 3))
+        request = requests.optimise(history, self.train_pairs(rng, 3), self._notes())
         reply = call(self.context.proposer, self.context.meter, request, self.call_seed("opro"))
         return self.with_instruction(clean_instruction(reply, self.known_instructions()))
+
+
+    def _notes(self) -> list[str]:
+        """The metric's feedback on the best key's wrong dev answers (distinct, a few)."""
+        best = self.context.pool.best()
+        if best is None:
+            return []
+        result = best.result
+        found = [note for note, score in zip(result.feedback, result.scores)
+                 if note and score is not None and score < 1.0]
+        return list(dict.fromkeys(found))[:OPRO_NOTES]
 
 
 class ProTeGiStrategy(ProposingStrategy):
@@ -85,14 +97,16 @@ class ProTeGiStrategy(ProposingStrategy):
         return self.with_instruction(clean_instruction(reply, self.known_instructions()),
                                      parent.candidate.point)
 
-    def _errors(self, parent, rng: random.Random) -> list[tuple[str, str, str]]:
+    def _errors(self, parent, rng: random.Random) -> list[tuple]:
+        """A few wrong dev answers, each with the metric's feedback where it gave some."""
         result = parent.result
-        wrong = [(example, prediction) for example, prediction, score in
-                 zip(self.context.dev, result.predictions, result.scores)
+        notes = result.feedback or [None] * len(result.scores)
+        wrong = [(example, prediction, note) for example, prediction, score, note in
+                 zip(self.context.dev, result.predictions, result.scores, notes)
                  if score is not None and score < 1.0]
         chosen = rng.sample(wrong, min(PROTEGI_ERRORS, len(wrong)))
-        return [(shown_text(example.inputs), example.target, prediction or "(no answer)")
-                for example, prediction in chosen]
+        return [(shown_text(example.inputs), example.target, prediction or "(no answer)", note)
+                for example, prediction, note in chosen]
 
 
 class EvolutionStrategy(ProposingStrategy):
