@@ -256,3 +256,23 @@ def test_eval_scores_a_stored_key_on_another_model(searched, tmp_path, fake_mode
         main(["eval", str(task), "--key", LONG_TASK_NAME, "--model", "not a model"])
     assert refused.value.code == EXIT_BAD_INPUT
     assert "malformed model string 'not a model'" in capsys.readouterr().err
+
+
+def test_leaderboard_puts_models_side_by_side(upper_task, tmp_path, fake_model, capsys):
+    results = tmp_path / "results"
+    other = write_task(tmp_path, upper_task.read_text().replace("model: fake/scripted",
+                                                                "model: fake/other"), "b.yaml")
+    for task in (upper_task, other):
+        assert main(["run", str(task), "--results", str(results), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "--by-model", "--format", "csv", "--results", str(results)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["task"], r["strategy"]) for r in rows] == [("upper", "tpe")]
+    assert float(rows[0]["fake/scripted"]) == float(rows[0]["fake/other"]) == 1.0
+    assert main(["leaderboard", "--by-model", "--format", "md", "--results", str(results)]) == 0
+    table = capsys.readouterr().out
+    assert "| task | strategy | fake/other | fake/scripted |" in table
+    assert "| upper | tpe | 1.00 [0.84, 1.00] | 1.00 [0.84, 1.00] |" in table
+    assert main(["report", "--results", str(results)]) == 0
+    page = (results / "report.html").read_text()
+    assert "Models side by side" in page and "fake/other" in page

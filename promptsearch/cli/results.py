@@ -14,6 +14,7 @@ from promptsearch.core.templates import fields_used
 from promptsearch.errors import InputError
 from promptsearch.report import leaderboard, to_markdown, to_rich_table
 from promptsearch.report.html import write_report
+from promptsearch.report.leaderboard import by_model
 from promptsearch.report.render import format_p
 
 
@@ -23,6 +24,9 @@ def add_commands(sub, common) -> None:
     board.add_argument("--task", help="only this task")
     board.add_argument("--model", help="only this model")
     board.add_argument("--format", choices=("table", "md", "csv", "json"), default="table")
+    board.add_argument("--by-model", action="store_true",
+                       help="models side by side: a row per task x strategy, a column per "
+                            "model with its winner's test score [95%% CI]")
     board.set_defaults(func=cmd_leaderboard)
 
     report = sub.add_parser("report", parents=[common], help="an offline HTML report",
@@ -49,6 +53,8 @@ def add_commands(sub, common) -> None:
 def cmd_leaderboard(args, console: Console) -> int:
     frame = leaderboard(open_store(args.results, args.storage, read_only=True), args.task,
                         args.model)
+    if args.by_model:
+        frame = by_model(frame, as_text=args.format in ("table", "md"))
     if args.format == "table":
         console.print(to_rich_table(frame, title="promptsearch leaderboard"))
         return 0

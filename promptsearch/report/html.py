@@ -16,7 +16,7 @@ from markupsafe import Markup
 from promptsearch.core.key import PromptKey
 from promptsearch.core.states import CandidateStatus
 from promptsearch.core.templates import fields_used
-from promptsearch.report.leaderboard import latest_runs, leaderboard
+from promptsearch.report.leaderboard import by_model, latest_runs, leaderboard
 from promptsearch.report.page import PAGE
 from promptsearch.report.render import to_html_table
 from promptsearch.report.svg import Series, heatmap, line_chart, pareto_front, scatter
@@ -42,8 +42,10 @@ def write_report(store, path: Path, tasks: Optional[list[str]] = None) -> Path:
     names = tasks or sorted(set(board["task"]))
     sections = [section for name in names if (section := task_section(store, name))]
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    shown = board[board["task"].isin(names)]
+    models = Markup(to_html_table(by_model(shown))) if shown["model"].nunique() > 1 else None
     html = env.from_string(PAGE).render(
-        board=Markup(to_html_table(board[board["task"].isin(names)])),
+        board=Markup(to_html_table(shown)), models=models,
         sections=sections, created=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

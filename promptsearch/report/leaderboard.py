@@ -60,6 +60,21 @@ def leaderboard(store, task: Optional[str] = None, model: Optional[str] = None) 
     return frame.sort_values(["task", "model", "strategy"]).reset_index(drop=True)
 
 
+def by_model(frame: pd.DataFrame, as_text: bool = True) -> pd.DataFrame:
+    """The leaderboard with models side by side: a row per task x strategy, a column per model
+    holding its winner's test score, as text with its 95% interval (or the number alone, for
+    machine formats); "–" (or empty) where the model has no run."""
+    if frame.empty:
+        return pd.DataFrame(columns=["task", "strategy"])
+    cells = frame.assign(cell=[f"{t:.2f} [{lo:.2f}, {hi:.2f}]" for t, lo, hi in
+                               zip(frame["test"], frame["test_lo"], frame["test_hi"])]
+                         if as_text else frame["test"])
+    table = cells.pivot_table(index=["task", "strategy"], columns="model", values="cell",
+                              aggfunc="first")
+    table.columns.name = None
+    return (table.fillna("–") if as_text else table).reset_index()
+
+
 def latest_runs(store, task: Optional[str] = None, model: Optional[str] = None) -> list[dict]:
     """The latest finished (or interrupted, with results) run per task x model x strategy."""
     latest: dict[tuple, dict] = {}

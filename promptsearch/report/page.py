@@ -31,6 +31,11 @@ the paired difference from the seed prompt on the same test examples, with a per
 p-value corrected (Holm) for the finalists compared with the seed.</p>
 <h2>Leaderboard</h2>
 {{ board }}
+{% if models %}
+<h2>Models side by side</h2>
+<p>Each model's winner on test, 95% interval, a row per task and strategy.</p>
+{{ models }}
+{% endif %}
 {% for s in sections %}
 <section id="task-{{ s.name }}">
 <h2>{{ s.name }}</h2>
