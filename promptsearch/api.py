@@ -89,7 +89,8 @@ class BestPrompt:
     def to_dspy(self):
         """A DSPy program that answers with this key (see promptsearch.export.dspy)."""
         target = (self.lock.get("task_config") or {}).get("data", {}).get("target", "output")
-        return to_dspy(self.key, int(self.lock.get("max_tokens") or 48), target)
+        name = target if isinstance(target, str) else "answer"  # several columns: one JSON
+        return to_dspy(self.key, int(self.lock.get("max_tokens") or 48), name)
 
     def _recorded_lm(self) -> LM:
         """The run's model and endpoint; credentials come from the environment (the lock file

@@ -191,9 +191,11 @@ def cmd_validate(args, console: Console) -> int:
     prepared = prepare(task, store=None)
     data = prepared.dataset
     kind = f"label task ({', '.join(data.labels)})" if data.labels else "generation task"
+    if data.fields:
+        kind = "structured task (JSON: " + ", ".join(f"{n} {t}" for n, t in data.fields) + ")"
     console.print(f"{args.task}: ok — {task.name}: {kind}; {len(data.pool)} demo pool, "
                   f"{len(data.dev)} dev, {len(data.test)} test; model {task.config.model} "
-                  f"({prepared.style}-style prompts); metric {task.config.metric}; "
+                  f"({prepared.style}-style prompts); metric {prepared.metric.name}; "
                   f"{len(prepared.space.instructions)} instructions, "
                   f"{len(prepared.space.formats)} formats", highlight=False, soft_wrap=True)
     for warning in static_warnings(prepared):

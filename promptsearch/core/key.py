@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Literal, Optional
 
-from promptsearch.core import templates
+from promptsearch.core import structured, templates
 from promptsearch.core.retrieval import Retrieval
 
 Style = Literal["completion", "chat"]
@@ -26,10 +26,25 @@ class Demo:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """How the completion is read back: a label via its verbaliser word, or the first line."""
+    """How the completion is read back: a label via its verbaliser word, a JSON object with
+    `fields` (core.structured), or the first line."""
 
     labels: Optional[tuple[str, ...]] = None
     verbalizer: Optional[tuple[str, ...]] = None  # words, aligned with labels
+    fields: Optional[tuple[tuple[str, str], ...]] = None  # (name, type) of a JSON answer
+
+    def to_dict(self) -> dict:
+        data = {"labels": list(self.labels) if self.labels else None,
+                "verbalizer": list(self.verbalizer) if self.verbalizer else None}
+        if self.fields:  # only when used: ids of other keys stay as they were
+            data["fields"] = [list(pair) for pair in self.fields]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "OutputSpec":
+        fields = data.get("fields")
+        return cls(*(tuple(data[k]) if data.get(k) else None for k in ("labels", "verbalizer")),
+                   fields=tuple((name, kind) for name, kind in fields) if fields else None)
 
     def word(self, target: str) -> str:
         if not self.labels or not self.verbalizer:
@@ -43,6 +58,8 @@ class OutputSpec:
 
     def parse(self, completion: str) -> Optional[str]:
         """The answer in the target's terms, or None when the completion holds no answer."""
+        if self.fields:
+            return structured.parse_answer(completion, self.fields)
         line = next((part.strip() for part in completion.splitlines() if part.strip()), "")
         if not self.labels:
             return line or None
@@ -74,8 +91,7 @@ class PromptKey:
 
     def to_dict(self) -> dict:
         data = {"instruction": self.instruction, "demos": [asdict(demo) for demo in self.demos],
-                "format": self.format, "style": self.style,
-                "output": {k: list(v) if v else None for k, v in asdict(self.output).items()}}
+                "format": self.format, "style": self.style, "output": self.output.to_dict()}
         if self.retrieval is not None:  # only when used: ids of plain keys stay as they were
             data["retrieval"] = self.retrieval.to_dict()
         return data
@@ -85,13 +101,11 @@ class PromptKey:
 
     @classmethod
     def from_dict(cls, data: dict) -> "PromptKey":
-        output = data.get("output") or {}
         return cls(
             instruction=data.get("instruction", ""),
             demos=tuple(Demo(dict(d["inputs"]), str(d["output"])) for d in data.get("demos", [])),
             format=data.get("format", cls.format),
-            output=OutputSpec(*(tuple(output[k]) if output.get(k) else None
-                                for k in ("labels", "verbalizer"))),
+            output=OutputSpec.from_dict(data.get("output") or {}),
             style=data.get("style", "completion"),
             retrieval=_retrieval(data.get("retrieval")),
         )

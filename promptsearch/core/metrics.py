@@ -11,6 +11,7 @@ answer as an empty one.
 from __future__ import annotations
 
 import importlib.util
+import json
 import numbers
 import re
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Callable, Optional, Sequence
 
 from sklearn.metrics import f1_score
 
-from promptsearch.core import text_metrics
+from promptsearch.core import structured, text_metrics
 from promptsearch.errors import InputError
 
 PairMetric = Callable[[str, str], float]
@@ -60,10 +61,19 @@ class Metric:
     clean: Callable[[str], str] = _norm
     missing: str = "\x00unparseable"
     gives_feedback: bool = False  # a Python metric may say why an answer is wrong
+    parts: tuple = ()  # a structured answer's (field, Metric) pairs
 
     def score(self, prediction: Optional[str], target: str) -> float:
         """Unparseable answers (None) score as wrong."""
         return self.judge(prediction, target)[0]
+
+    def field_scores(self, prediction: Optional[str], target: str) -> dict[str, float]:
+        """A structured answer's score on each field (all 0 when it is unparseable)."""
+        if prediction is None:
+            return {name: 0.0 for name, _ in self.parts}
+        mine, truth = structured.values_of(prediction), structured.values_of(target)
+        return {name: metric.score(structured.shown(mine[name]), structured.shown(truth[name]))
+                for name, metric in self.parts}
 
     def judge(self, prediction: Optional[str], target: str) -> tuple[float, Optional[str]]:
         """(score, feedback): a Python metric may say why an answer is wrong (metric_result)."""
@@ -96,6 +106,24 @@ def metric_result(name: str, value) -> tuple[float, Optional[str]]:
     return float(value), None if feedback in (None, "") else str(feedback)[:FEEDBACK_CHARS]
 
 
+def set_f1(prediction: str, target: str) -> float:
+    """F1 of two sets of items: JSON lists, or comma-separated text (case and spaces aside)."""
+    mine, theirs = _items(prediction), _items(target)
+    if not mine and not theirs:
+        return 1.0
+    shared = len(mine & theirs)
+    return 0.0 if not shared else 2 * shared / (len(mine) + len(theirs))
+
+
+def _items(text: str) -> set[str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text.split(",")
+    values = value if isinstance(value, list) else [value]
+    return {_norm(item) for item in values if _norm(item)}
+
+
 def _f1_macro(predictions, targets) -> float:
     return f1_score(targets, predictions, average="macro", labels=sorted(set(targets)),
                     zero_division=0)
@@ -110,7 +138,52 @@ REGISTRY: dict[str, Metric] = {
     "chrf": Metric("chrf", text_metrics.chrf, text_metrics.corpus_chrf, _spaces, ""),
     "bleu": Metric("bleu", text_metrics.bleu, text_metrics.corpus_bleu, _spaces, ""),
     "rouge_l": Metric("rouge_l", text_metrics.rouge_l),
+    "set_f1": Metric("set_f1", set_f1),
 }
+
+
+def structured_metric(spec, fields, source: str = "task",
+                      search_path: Optional[str] = None) -> Metric:
+    """The metric of a JSON answer: each field scored by its metric (`spec` a name for every
+    field, or a task.config.FieldMetrics), the example's score their weighted mean. A field's
+    metric scores one example at a time (corpus metrics are refused: a field has no corpus of
+    its own inside an example's score)."""
+    names = [name for name, _ in fields]
+    per_field = {name: spec for name in names} if isinstance(spec, str) else \
+        {name: spec.fields.get(name, "exact_match") for name in names}
+    weights = {name: 1.0 for name in names} if isinstance(spec, str) or not spec.weights else \
+        {name: float(spec.weights.get(name, 0.0)) for name in names}
+    unknown = sorted(set(() if isinstance(spec, str) else (*spec.fields, *spec.weights))
+                     - set(names))
+    if unknown:
+        raise InputError(f"no target field(s) {', '.join(unknown)}", source=source,
+                         field="metric", fix=f"name fields of the target: {', '.join(names)}")
+    metrics = {name: get_metric(text, source, search_path) for name, text in per_field.items()}
+    corpus = sorted(name for name, metric in metrics.items() if metric.corpus is not None)
+    if corpus:
+        raise InputError(f"corpus metric for field(s) {', '.join(corpus)}", source=source,
+                         field="metric", fix="score fields with per-example metrics "
+                                             "(exact_match, numeric:TOL, set_f1, chrf, ...)")
+    return Metric(_describe(per_field, weights), _fields_score(metrics, weights),
+                  gives_feedback=False, parts=tuple(metrics.items()))
+
+
+def _describe(per_field: dict, weights: dict) -> str:
+    return "fields(" + ", ".join(f"{name}: {metric}" + (f" x{weights[name]:g}"
+                                                          if weights[name] != 1 else "")
+                                  for name, metric in per_field.items()) + ")"
+
+
+def _fields_score(metrics: dict, weights: dict):
+    total = sum(weights.values())
+
+    def score(prediction: str, target: str) -> float:
+        mine, truth = structured.values_of(prediction), structured.values_of(target)
+        return sum(weights[name] * metric.score(structured.shown(mine[name]),
+                                                structured.shown(truth[name]))
+                   for name, metric in metrics.items()) / total
+
+    return score
 
 
 def get_metric(name: str, source: str = "task", search_path: Optional[str] = None) -> Metric:

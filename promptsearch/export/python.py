@@ -33,6 +33,7 @@ INSTRUCTION = {instruction!r}
 FORMAT = {format!r}
 LABELS = {labels!r}
 VERBALIZER = {verbalizer!r}
+FIELDS = {fields!r}
 STOP = {stop!r}
 MAX_TOKENS = {max_tokens!r}
 '''
@@ -122,7 +123,10 @@ _PUNCT = re.compile(r"^[\\s\\"'`*.:,;!?()\\[\\]-]+|[\\s\\"'`*.:,;!?()\\[\\]-]+$"
 
 
 def parse(completion):
-    """The answer in the task's terms (a label for label tasks), or None if there is none."""
+    """The answer in the task's terms (a label for label tasks, a JSON object's text for
+    structured ones), or None if there is none."""
+    if FIELDS:
+        return _parse_object(completion)
     line = next((part.strip() for part in completion.splitlines() if part.strip()), "")
     if not LABELS:
         return line or None
@@ -134,6 +138,49 @@ def parse(completion):
         if text.startswith(word) and not text[len(word):len(word) + 1].isalnum():
             return by_word[word]
     return None
+
+
+_NUMBER = re.compile(r"^\\s*-?\\d+(?:\\.\\d+)?\\s*$")
+
+
+def _parse_object(completion):
+    """The first JSON object in the reply with every field of its type, as compact JSON."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\\{{", completion):
+        try:
+            found, _ = decoder.raw_decode(completion, match.start())
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return _canonical(found)
+    return None
+
+
+def _canonical(found):
+    values = {{}}
+    for name, kind in FIELDS:
+        if name not in found:
+            return None
+        value = _coerce(found[name], kind)
+        if value is None:
+            return None
+        values[name] = value
+    return json.dumps(values, ensure_ascii=False)
+
+
+def _coerce(value, kind):
+    if kind == "number":
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, (int, float)) or isinstance(value, str) and _NUMBER.match(value):
+            number = float(value)
+            return int(number) if number.is_integer() else number
+        return None
+    if kind == "list":
+        if isinstance(value, list):
+            return [str(item) for item in value]
+        return [part.strip() for part in str(value).split(",") if part.strip()]
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 '''
 
 
@@ -152,6 +199,7 @@ def python_module(lock: dict) -> str:
         instruction=key.instruction, format=key.format,
         labels=list(key.output.labels) if key.output.labels else None,
         verbalizer=list(key.output.verbalizer) if key.output.verbalizer else None,
+        fields=[list(pair) for pair in key.output.fields] if key.output.fields else None,
         stop=key.stop, max_tokens=_max_tokens(key, lock))
     source += FILL_SIMPLE if _simple(key) else FILL_JINJA
     if key.retrieval is None:

@@ -116,7 +116,20 @@ def _row(row: dict, tested: dict[str, KeyScore], baseline: Optional[dict], winne
             "lm_calls": row["lm_calls"], "tokens": row["tokens"], "seconds": row["seconds"],
             "errors": row["errors"] + test.errors,
             "unparseable": row["unparseable"] + test.unparseable,
-            "winner": winner, "baseline": baseline is not None and row is baseline}
+            "winner": winner, "baseline": baseline is not None and row is baseline,
+            **_field_means(metric, test)}
+
+
+def _field_means(metric, test: KeyScore) -> dict:
+    """A structured answer's mean score on each field over the test answers, as `field:NAME`
+    entries (the leaderboards show a column per field); nothing for other tasks."""
+    if not metric.parts:
+        return {}
+    answered = [(p, t) for p, t, s in zip(test.predictions, test.targets, test.scores)
+                if s is not None]
+    per_example = [metric.field_scores(p, t) for p, t in answered]
+    return {f"field:{name}": (sum(row[name] for row in per_example) / len(per_example)
+                              if per_example else None) for name, _ in metric.parts}
 
 
 def _correct_for_finalists(rows: list[dict]) -> None:
@@ -141,7 +154,7 @@ def _lock(prepared, store, run_id, rows: list[dict], tested, meter, confirmation
         "task_dir": None,  # relative to the lock file: set once its path is known
         "key": store.get_key(winner["key_id"]),
         "key_id": winner["key_id"],
-        "metric": config.metric,
+        "metric": prepared.metric.name,
         "max_tokens": prepared.max_tokens,
         "scores": {"dev": winner["dev"], "confirm": winner["confirm"],
                    "confirm_examples": confirmation.examples if confirmation else 0,

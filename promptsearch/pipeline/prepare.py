@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from promptsearch.core.key import PromptKey
-from promptsearch.core.metrics import Metric, get_metric
+from promptsearch.core.metrics import Metric, get_metric, structured_metric
 from promptsearch.core.templates import check_template
 from promptsearch.errors import InputError
 from promptsearch.lm.client import LM
@@ -58,7 +58,7 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     """Validate everything a run will touch (data, metric, templates, model), making no call."""
     config = task.config
     dataset = load_dataset(task)
-    metric = get_metric(config.metric, task.source, str(task.base_dir))
+    metric = _metric(task, dataset)
     _try_metric(metric, dataset, task.source)
     fields = config.data.input_fields
     for index, seed in enumerate(config.prompt.seeds):
@@ -69,11 +69,26 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     same = task.proposer == config.model
     proposer = lm if same else _make_lm(task, task.proposer, store, threads)
     style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
-    space = SearchSpace(dataset, fields, config.data.target, list(config.prompt.seeds),
+    space = SearchSpace(dataset, fields, config.data.target_name, list(config.prompt.seeds),
                         config.prompt.format, style, config.search.seed,
                         config.search.max_demos)
     max_tokens = config.lm.max_tokens or answer_budget(dataset)
     return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens)
+
+
+def _metric(task: Task, dataset: Dataset) -> Metric:
+    """The task's metric; a structured target's combines one per field."""
+    config = task.config
+    if dataset.fields:
+        if config.search.strategy.startswith("dspy-"):
+            raise InputError("DSPy's optimizers take a single text target", source=task.source,
+                             field="search.strategy", fix="use a promptsearch strategy (auto)")
+        return structured_metric(config.metric, dataset.fields, task.source, str(task.base_dir))
+    if not isinstance(config.metric, str):
+        raise InputError("metrics by field need a structured target", source=task.source,
+                         field="metric", fix="give data.target a list of columns, or one "
+                                             "column of JSON objects; else name one metric")
+    return get_metric(config.metric, task.source, str(task.base_dir))
 
 
 def _try_metric(metric: Metric, dataset: Dataset, source: str) -> None:

@@ -31,14 +31,22 @@ def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
               "errors": c["errors"], "unparseable": c["unparseable"]} for c in others[:extra]]
     for row in rows:
         row["key"] = ("seed: " if row.get("baseline") else "") + _preview(store, row["key_id"])
-    frame = pd.DataFrame(rows, columns=RUN_COLUMNS + ["winner", "baseline"])
+    fields = _field_columns(rows)
+    frame = pd.DataFrame(rows, columns=RUN_COLUMNS + fields + ["winner", "baseline"])
     frame = frame.sort_values(["test", "dev"], ascending=False, na_position="last",
                               key=lambda col: col.astype(float))
     frame = _winner_first(frame)
     frame["rank"] = range(1, len(frame) + 1)
     # Only runs that confirmed their leaders on held-back examples have a confirm column.
     columns = [c for c in RUN_COLUMNS if c != "confirm" or frame[c].notna().any()]
-    return frame[columns].reset_index(drop=True)
+    at = columns.index("test_hi") + 1  # a structured task's fields follow its test score
+    frame = frame[columns[:at] + fields + columns[at:]].reset_index(drop=True)
+    return frame.rename(columns={f: f.removeprefix("field:") for f in fields})
+
+
+def _field_columns(rows: list[dict]) -> list[str]:
+    """`field:NAME` entries of structured tasks' finalists, in their order."""
+    return list(dict.fromkeys(k for row in rows for k in row if k.startswith("field:")))
 
 
 def _winner_first(frame: pd.DataFrame) -> pd.DataFrame:
@@ -56,7 +64,10 @@ def _preview(store, key_id: str) -> str:
 def leaderboard(store, task: Optional[str] = None, model: Optional[str] = None) -> pd.DataFrame:
     """One row per task x model x strategy: the latest finished run's winner."""
     rows = [_summary(run) for run in latest_runs(store, task, model)]
-    frame = pd.DataFrame(rows, columns=ALL_COLUMNS)
+    fields = _field_columns(rows)
+    at = ALL_COLUMNS.index("test_hi") + 1
+    frame = pd.DataFrame(rows, columns=ALL_COLUMNS[:at] + fields + ALL_COLUMNS[at:])
+    frame = frame.rename(columns={f: f.removeprefix("field:") for f in fields})
     return frame.sort_values(["task", "model", "strategy"]).reset_index(drop=True)
 
 
@@ -96,4 +107,5 @@ def _summary(run: dict) -> dict:
             "delta": winner["delta"], "p_value": winner["p_value"],
             "p_holm": winner.get("p_holm"), "finalists": len(result["finalists"]),
             "lm_calls": spent.get("lm_calls"), "tokens": spent.get("tokens"),
-            "seconds": spent.get("seconds"), "date": when.strftime("%Y-%m-%d %H:%M")}
+            "seconds": spent.get("seconds"), "date": when.strftime("%Y-%m-%d %H:%M"),
+            **{k: v for k, v in winner.items() if k.startswith("field:")}}

@@ -8,6 +8,7 @@ import pandas as pd
 from rich.table import Table
 
 TEXT_COLUMNS = {"key", "key_id", "origin", "task", "model", "strategy", "date"}
+COUNTS = {"rank", "seed", "finalists", "lm_calls", "tokens", "errors", "unparseable"}
 FOLDED = {"test_lo", "test_hi", "p_value", "p_holm", "unparseable"}  # shown inside another
 HEADERS = {"test": "test [95% CI]", "delta": "Δ seed (Holm p)", "errors": "err/unp",
            "lm_calls": "calls", "seconds": "s", "key_id": "key id"}
@@ -18,12 +19,14 @@ def _missing(value) -> bool:
 
 
 def _number(column: str, value) -> str:
-    if column in ("dev", "confirm", "test"):
-        return f"{value:.2f}"
+    """Counts as whole numbers, seconds rounded, scores (dev, test, a structured task's
+    fields) to two decimals."""
     if column == "seconds":
         return f"{value:.0f}"
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and column in COUNTS:
         return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.2f}"
     return str(value)
 
 

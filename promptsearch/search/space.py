@@ -54,11 +54,12 @@ class SearchSpace:
         self.demo_counts = demo_counts(max_demos)
         self.target = target
         self.instructions = [Choice(s, "seed") for s in seeds]
-        self.instructions += [Choice(text, "bank") for text in _instruction_bank(dataset.labels)
+        self.instructions += [Choice(text, "bank") for text in
+                              _instruction_bank(dataset.labels, dataset.fields)
                               if text not in seeds]
         self.formats = ([Choice(user_format, "user")] if user_format else [])
         self.formats += [Choice(text, "bank") for text in format_bank(fields, target)
-                         if text != user_format]
+                         + json_formats(fields, dataset.fields) if text != user_format]
         self.verbalizers = verbalizer_bank(dataset.labels)
         self.selections = (("random", "balanced", "retrieved") if dataset.labels
                            else ("random", "retrieved"))
@@ -92,7 +93,8 @@ class SearchSpace:
             demos=() if retrieval else tuple(Demo(e.inputs, e.target) for e in self.demos(point)),
             retrieval=retrieval,
             format=self.formats[point.format].value,
-            output=OutputSpec(labels, self.verbalizers[point.verbalizer] if labels else None),
+            output=OutputSpec(labels, self.verbalizers[point.verbalizer] if labels else None,
+                              self.dataset.fields),
             style=self.style,
         )
 
@@ -137,11 +139,23 @@ def _balanced(pool, labels, count: int, rng: random.Random) -> list[Example]:
     return chosen
 
 
-def _instruction_bank(labels) -> list[str]:
+def _instruction_bank(labels, fields=None) -> list[str]:
     bank = list(GENERIC_INSTRUCTIONS)
     if labels:
         bank.append(f"Answer with one of: {', '.join(labels)}.")
+    if fields:
+        kinds = {"number": "a number", "string": "text", "list": "a list"}
+        described = ", ".join(f"{name} ({kinds[kind]})" for name, kind in fields)
+        bank.append(f"Answer with a JSON object on one line with the fields {described}.")
     return bank
+
+
+def json_formats(fields: tuple[str, ...], answer_fields) -> list[str]:
+    """Layouts that ask for a JSON answer, for structured targets (none otherwise)."""
+    if not answer_fields:
+        return []
+    lines = "\n".join(f"{_title(f, 'Input')}: {{{{ {f} }}}}" for f in fields)
+    return [f"{lines}\nJSON:", f"{lines}\nAnswer as JSON:"]
 
 
 def _title(name: str, fallback: str) -> str:

@@ -49,7 +49,9 @@ class DataSpec(_Strict):
     train: str
     test: Optional[str] = None
     input: Union[str, list[str]] = "input"
-    target: str = "output"
+    # One column (text, a label, or JSON objects), or several columns answered together as one
+    # JSON object with those fields.
+    target: Union[str, list[str]] = "output"
     dev_size: int = Field(50, ge=1, le=100_000)
     dev_split: Literal["random", "unseen"] = "random"
     test_size: Optional[int] = Field(None, ge=1)
@@ -57,6 +59,22 @@ class DataSpec(_Strict):
     @property
     def input_fields(self) -> tuple[str, ...]:
         return (self.input,) if isinstance(self.input, str) else tuple(self.input)
+
+    @property
+    def target_columns(self) -> tuple[str, ...]:
+        return (self.target,) if isinstance(self.target, str) else tuple(self.target)
+
+    @property
+    def target_name(self) -> str:
+        """What the answer is called in prompts and programs: the column, or `answer`."""
+        return self.target if isinstance(self.target, str) else "answer"
+
+    @field_validator("target")
+    @classmethod
+    def _some_target(cls, value):
+        if isinstance(value, list) and (not value or len(set(value)) < len(value)):
+            raise ValueError("list the target columns, each once")
+        return value
 
 
 class PromptSpec(_Strict):
@@ -142,6 +160,21 @@ class LMSpec(_Strict):
         return redact_url(url)
 
 
+class FieldMetrics(_Strict):
+    """The metric of a structured answer: one per field (a plain name applies to all), and
+    how much each field weighs in the example's score (equal by default)."""
+
+    fields: dict[str, str] = Field(default_factory=dict)
+    weights: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(weight < 0 for weight in value.values()) or (value and not sum(value.values())):
+            raise ValueError("weights must be >= 0 and not all 0")
+        return value
+
+
 class TaskConfig(_Strict):
     name: str
     description: str = ""
@@ -149,7 +182,7 @@ class TaskConfig(_Strict):
     model: str = DEFAULT_MODEL
     proposer: Optional[str] = None
     prompt: PromptSpec = Field(default_factory=PromptSpec)
-    metric: str = "exact_match"
+    metric: Union[str, FieldMetrics] = "exact_match"
     search: SearchSpec = Field(default_factory=SearchSpec)
     lm: LMSpec = Field(default_factory=LMSpec)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from promptsearch.core import structured
 from promptsearch.errors import InputError
 from promptsearch.task.config import Task
 from promptsearch.task.shift import shift_note
@@ -44,11 +45,12 @@ class Dataset:
     labels: tuple[str, ...] | None
     hash: str
     warnings: tuple[str, ...] = field(default=())
+    # A structured target's (name, type) fields: each target is a canonical JSON object
+    fields: tuple[tuple[str, str], ...] | None = None
 
 
 def load_dataset(task: Task) -> Dataset:
     spec = task.config.data
-    fields = spec.input_fields
     notes: list[str] = []
     train = _clean(_read_examples(task, "data.train", spec.train), "train", notes)
     if spec.test:
@@ -59,7 +61,10 @@ def load_dataset(task: Task) -> Dataset:
         notes.append(f"no data.test given: held out {len(test)} train examples as the test set")
     if spec.test_size:
         test = test[: spec.test_size]
-    labels = _labels(task, train + test)
+    fields = structure_of(task, train + test)
+    if fields:
+        train, test = (_canonical_targets(examples, fields) for examples in (train, test))
+    labels = None if fields else _labels(task, train + test)
     try:
         pool, dev = split_dev(train, spec.dev_size, task.config.search.seed, spec.dev_split,
                               notes)
@@ -72,8 +77,8 @@ def load_dataset(task: Task) -> Dataset:
         notes += filter(None, [shift_note(pool, dev, test, task.config.search.seed)])
     for note in notes:
         log.warning("%s: %s", task.name, note)
-    digest = _hash(fields, spec.target, train, test)
-    return Dataset(tuple(pool), tuple(dev), tuple(test), labels, digest, tuple(notes))
+    digest = _hash(spec.input_fields, spec.target, train, test)
+    return Dataset(tuple(pool), tuple(dev), tuple(test), labels, digest, tuple(notes), fields)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -90,6 +95,9 @@ def read_table(path: Path) -> pd.DataFrame:
         frame = pd.read_parquet(path)
     else:
         raise ValueError(f"unsupported file type {suffix!r}")
+    # Objects and lists in JSON files stay JSON (a structured target), not Python's repr.
+    frame = frame.map(lambda v: json.dumps(v, ensure_ascii=False)
+                      if isinstance(v, (dict, list)) else v)
     return frame.fillna("").astype(str)
 
 
@@ -116,18 +124,56 @@ def _read_examples(task: Task, field_name: str, relative: str) -> list[Example]:
 
 def _to_examples(task: Task, frame: pd.DataFrame, path: Path) -> list[Example]:
     spec = task.config.data
-    needed = [(c, "data.input") for c in spec.input_fields] + [(spec.target, "data.target")]
+    needed = [(c, "data.input") for c in spec.input_fields] + \
+        [(c, "data.target") for c in spec.target_columns]
     for column, key in needed:
         if column not in frame.columns:
             raise InputError(f"column {column!r} not in {path.name} (columns: "
                              f"{', '.join(map(str, frame.columns))})", source=task.source,
                              field=key, fix="name one of the file's columns")
-    too_long = frame[list(spec.input_fields) + [spec.target]].map(len).max().max()
+    columns = list(dict.fromkeys(spec.input_fields + spec.target_columns))
+    too_long = frame[columns].map(len).max().max()
     if too_long > MAX_CELL_CHARS:
         raise InputError(f"{path.name} has a value of {too_long} characters", source=task.source,
                          field="data", fix=f"keep each value under {MAX_CELL_CHARS} characters")
-    records = frame[list(spec.input_fields) + [spec.target]].to_dict("records")
-    return [Example({f: r[f] for f in spec.input_fields}, r[spec.target].strip()) for r in records]
+    records = frame[columns].to_dict("records")
+    return [Example({f: r[f] for f in spec.input_fields}, _target(r, spec)) for r in records]
+
+
+def _target(record: dict, spec) -> str:
+    """One column's text, or several columns as a JSON object (typed by structure_of)."""
+    if isinstance(spec.target, str):
+        return record[spec.target].strip()
+    return json.dumps({c: record[c].strip() for c in spec.target}, ensure_ascii=False)
+
+
+def structure_of(task: Task, examples: list[Example]) -> tuple[tuple[str, str], ...] | None:
+    """A structured target's (name, type) fields, or None for a text or label target: several
+    target columns, or one column whose every value is a JSON object."""
+    objects = [_object(example.target) for example in examples]
+    if isinstance(task.config.data.target, str) and not all(objects):
+        return None
+    names = list(dict.fromkeys(name for obj in objects for name in obj))
+    missing = [name for name in names if any(name not in obj for obj in objects)]
+    if missing:
+        raise InputError(f"target objects without field(s) {', '.join(missing)}",
+                         source=task.source, field="data.target",
+                         fix="give every target object the same fields")
+    return tuple((name, structured.field_type([obj[name] for obj in objects]))
+                 for name in names)
+
+
+def _object(text: str) -> dict | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and value else None
+
+
+def _canonical_targets(examples: list[Example], fields) -> list[Example]:
+    return [Example(example.inputs, structured.canonical(json.loads(example.target), fields))
+            for example in examples]
 
 
 def _clean(examples: list[Example], split: str, notes: list[str]) -> list[Example]:
@@ -173,7 +219,7 @@ def _labels(task: Task, examples: list[Example]) -> tuple[str, ...] | None:
     return tuple(sorted(counts, key=lambda label: (-counts[label], label)))
 
 
-def _hash(fields, target: str, train: list[Example], test: list[Example]) -> str:
+def _hash(fields, target, train: list[Example], test: list[Example]) -> str:
     digest = hashlib.sha256(_canonical({"input": list(fields), "target": target}).encode())
     for split, examples in (("train", train), ("test", test)):
         for example in examples:
