@@ -31,18 +31,36 @@ FOLDER = "report_data"
 
 
 def export(store, out: Path) -> None:
-    """What the report shows of each task's latest run, as one CSV per store table."""
+    """What the report shows of each task's latest run, as one CSV per store table. Tasks the
+    store holds no run of keep the rows already exported (with the commit that made them): a
+    benchmark run on some tasks adds to the report, it does not empty it of the others."""
     chosen = latest_runs(store)
     scored = [c for run in chosen for c in store.list_candidates(run["id"])]
     finalists = sorted({row["key_id"] for run in chosen for row in run["result"]["finalists"]})
     key_rows = [{"id": key_id, "body": store.get_key(key_id)} for key_id in finalists]
     tested = [row for run in chosen for finalist in run["result"]["finalists"]
               for row in store.get_evaluations(run["id"], finalist["key_id"], "test").values()]
+    kept = _kept(out, {run["task"] for run in chosen}, set(finalists))
     for name, rows in (("runs", chosen), ("candidates", scored), ("keys", key_rows),
                        ("evaluations", tested)):
         table = TABLES[name]
-        write_rows(out / FOLDER / f"{name}.csv", [_encode(table, row) for row in rows],
+        write_rows(out / FOLDER / f"{name}.csv",
+                   kept[name] + [_encode(table, row) for row in rows],
                    [column.name for column in table.columns])
+
+
+def _kept(out: Path, refreshed: set[str], new_keys: set[str]) -> dict[str, list[dict]]:
+    """The exported rows of runs of other tasks than `refreshed`, as the CSVs hold them."""
+    def rows(name: str) -> list[dict]:
+        path = out / FOLDER / f"{name}.csv"
+        return read_rows(path) if path.exists() else []
+
+    old_runs = [row for row in rows("runs") if row["task"] not in refreshed]
+    run_ids = {row["id"] for row in old_runs}
+    return {"runs": old_runs,
+            "candidates": [row for row in rows("candidates") if row["run_id"] in run_ids],
+            "keys": [row for row in rows("keys") if row["id"] not in new_keys],
+            "evaluations": [row for row in rows("evaluations") if row["run_id"] in run_ids]}
 
 
 def render(out: Path) -> Path:

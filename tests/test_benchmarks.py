@@ -380,6 +380,31 @@ def test_the_report_renders_the_same_from_the_exported_csvs_as_from_the_store(
     assert (tmp_path / "report_data" / "evaluations.csv").exists()
 
 
+def test_exporting_some_tasks_keeps_the_report_rows_of_the_others(upper_task, fake_model,
+                                                                    tmp_path):
+    from conftest import write_task
+
+    from benchmarks import report_data
+    from benchmarks.harness import read_rows
+    from promptsearch import run
+    from promptsearch.api import open_store
+
+    first = open_store(tmp_path / "first")
+    run(upper_task, store=first, results_dir=tmp_path / "first")
+    report_data.export(first, tmp_path)
+    before = read_rows(tmp_path / "report_data" / "runs.csv")
+    other = write_task(upper_task.parent, upper_task.read_text().replace("name: upper",
+                                                                         "name: other"), "o.yaml")
+    second = open_store(tmp_path / "second")
+    run(other, store=second, results_dir=tmp_path / "second")
+    report_data.export(second, tmp_path)
+    after = read_rows(tmp_path / "report_data" / "runs.csv")
+    assert [row["task"] for row in after] == ["upper", "other"]
+    assert after[0] == before[0]  # kept as exported, commit and command included
+    page = report_data.render(tmp_path).read_text()
+    assert 'id="task-upper"' in page and 'id="task-other"' in page
+
+
 def test_metric_change_scores_winner_and_seed_under_every_metric(tmp_path, fake_model):
     from conftest import write_upper_task
 
