@@ -241,10 +241,7 @@ class Store:
 
     def add_evaluations(self, rows: Iterable[dict]) -> None:
         """Insert rows (one statement); rows already there (a key re-scored) are replaced."""
-        rows = list(rows)
-        if rows:
-            with self.engine.begin() as conn:
-                upsert(conn, evaluations, rows)
+        self._upsert(evaluations, rows)
 
     def get_evaluations(self, run_id: str, key_id: str, split: str) -> dict[str, dict]:
         query = select(evaluations).where(evaluations.c.run_id == run_id,
@@ -255,10 +252,7 @@ class Store:
 
     def add_feedback(self, rows: Iterable[dict]) -> None:
         """Rows of (run_id, key_id, split, example_id, text); a re-scored answer's replace."""
-        rows = list(rows)
-        if rows:
-            with self.engine.begin() as conn:
-                upsert(conn, feedback, rows)
+        self._upsert(feedback, rows)
 
     def get_feedback(self, run_id: str, key_id: str, split: str) -> dict[str, str]:
         """{example id: the metric's feedback} (nothing from a store that predates feedback)."""
@@ -314,6 +308,12 @@ class Store:
             return {row["alias"]: row["version"] for row in conn.execute(query).mappings()}
 
     # helpers --------------------------------------------------------------------------------
+    def _upsert(self, table: Table, rows: Iterable[dict]) -> None:
+        rows = list(rows)
+        if rows:
+            with self.engine.begin() as conn:
+                upsert(conn, table, rows)
+
     def _insert_ignore(self, table: Table, row: dict) -> bool:
         with self.engine.begin() as conn:
             return insert_ignore(conn, table, row)
