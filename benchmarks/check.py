@@ -56,8 +56,27 @@ def problems(results: Path) -> list[str]:
 
 
 def _files(results: Path, pattern: str) -> list[Path]:
-    return sorted(path for path in results.rglob(pattern)
-                  if ARCHIVE not in path.relative_to(results).parts)
+    """The tables under `results` (archive aside), less what git ignores: a local run's own
+    output (results/leaderboard.md after `make demo`) is nobody's committed table."""
+    found = sorted(path for path in results.rglob(pattern)
+                   if ARCHIVE not in path.relative_to(results).parts)
+    ignored = _git_ignored(found)
+    return [path for path in found if path not in ignored]
+
+
+def _git_ignored(paths: list[Path]) -> set[Path]:
+    """The paths git ignores (none, outside this repository or without git)."""
+    inside = [path for path in paths if path.resolve().is_relative_to(REPO)]
+    if not inside:
+        return set()
+    try:
+        done = subprocess.run(["git", "check-ignore", "--stdin"], cwd=REPO, text=True,
+                              input="\n".join(str(p.resolve()) for p in inside),
+                              capture_output=True)
+    except OSError:
+        return set()
+    listed = {Path(line).resolve() for line in done.stdout.splitlines() if line}
+    return {path for path in inside if path.resolve() in listed}
 
 
 def _unrecorded_rows(csv_file: Path) -> list[str]:
