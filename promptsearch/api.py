@@ -12,7 +12,7 @@ from promptsearch.errors import LMError
 from promptsearch.evaluation.evaluate import Evaluator, KeyScore, ask
 from promptsearch.export import to_dspy
 from promptsearch.lm.client import LM
-from promptsearch.pipeline.prepare import RunResult, prepare
+from promptsearch.pipeline.prepare import Prepared, RunResult, prepare
 from promptsearch.pipeline.runner import execute
 from promptsearch.search.loop import Observer
 from promptsearch.storage import versions
@@ -42,9 +42,16 @@ def run(task: Union[str, Path, Task], *, store: Optional[Store] = None,
     """Search the task's prompt space within its budget; write results/<task>/best.json when
     the winner becomes a new version (`promote`: significant, always or never; see
     promptsearch.storage.versions)."""
-    task = _task(task)
-    prepared = prepare(task, None, threads)  # all input checked before the store is touched
-    store = store or open_store(results_dir, storage)
+    prepared = prepare(_task(task), None, threads)  # input checked before the store is touched
+    return run_prepared(prepared, store or open_store(results_dir, storage), results_dir,
+                        resume=resume, observer=observer, concurrency=concurrency,
+                        promote=promote)
+
+
+def run_prepared(prepared: Prepared, store: Store, results_dir: Union[str, Path], *,
+                 resume: bool = False, observer: Optional[Observer] = None,
+                 concurrency: Optional[int] = None, promote: str = "significant") -> RunResult:
+    """run() for a task already prepared (the CLI prepares once, to plan and then search)."""
     prepared.lm.cache = prepared.proposer.cache = store
     return execute(prepared, store, Path(results_dir), resume=resume, observer=observer,
                    concurrency=concurrency, promote=promote)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from promptsearch.api import open_store, run
+from promptsearch.api import open_store, run_prepared
 from promptsearch.cli.options import (
     LM_CALLS,
     MAX_ERROR_RATE,
@@ -99,10 +99,10 @@ def cmd_run(args, console: Console) -> int:
         observer = ProgressObserver(progress, task.config.search.budget.lm_calls,
                                     lines=phase_lines(errors, args.quiet))
         if args.workers is None:
-            result = run(task, store=store, results_dir=args.results, resume=args.resume,
-                         observer=observer, threads=args.threads, promote=args.promote)
+            result = run_prepared(prepared, store, args.results, resume=args.resume,
+                                  observer=observer, promote=args.promote)
         else:
-            result = _coordinate(task, args, observer)
+            result = _coordinate(prepared, store, args, observer)
         observer.on_phase("done")
     _print_run(console, task.name, store, result)
     _write_markdown(store, Path(args.results))
@@ -118,11 +118,9 @@ def _announce(errors: Console, prepared, args) -> None:
         errors.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
-def _coordinate(task, args, observer):
+def _coordinate(prepared, store, args, observer):
     """`run --workers N`: this process coordinates a shared run (and starts N workers)."""
-    prepared = prepare(task, None, args.threads)
     storage = args.storage or default_url(Path(args.results))
-    store = open_store(args.results, storage)
     prepared.lm.cache = prepared.proposer.cache = store
     worker_args = (args.task, "--results", args.results, "--storage", storage,
                    *_override_args(args))

@@ -14,7 +14,9 @@ import importlib.util
 import json
 import numbers
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from sklearn.metrics import f1_score
@@ -71,9 +73,7 @@ class Metric:
         """A structured answer's score on each field (all 0 when it is unparseable)."""
         if prediction is None:
             return {name: 0.0 for name, _ in self.parts}
-        mine, truth = structured.values_of(prediction), structured.values_of(target)
-        return {name: metric.score(structured.shown(mine[name]), structured.shown(truth[name]))
-                for name, metric in self.parts}
+        return _each_field(dict(self.parts), prediction, target)
 
     def judge(self, prediction: Optional[str], target: str) -> tuple[float, Optional[str]]:
         """(score, feedback): a Python metric may say why an answer is wrong (metric_result)."""
@@ -178,12 +178,17 @@ def _fields_score(metrics: dict, weights: dict):
     total = sum(weights.values())
 
     def score(prediction: str, target: str) -> float:
-        mine, truth = structured.values_of(prediction), structured.values_of(target)
-        return sum(weights[name] * metric.score(structured.shown(mine[name]),
-                                                structured.shown(truth[name]))
-                   for name, metric in metrics.items()) / total
+        scores = _each_field(metrics, prediction, target)
+        return sum(weights[name] * scores[name] for name in metrics) / total
 
     return score
+
+
+def _each_field(metrics: dict, prediction: str, target: str) -> dict[str, float]:
+    """Each field of a structured answer scored by its metric against the target's."""
+    mine, truth = structured.values_of(prediction), structured.values_of(target)
+    return {name: metric.score(structured.shown(mine[name]), structured.shown(truth[name]))
+            for name, metric in metrics.items()}
 
 
 def get_metric(name: str, source: str = "task", search_path: Optional[str] = None) -> Metric:
@@ -233,9 +238,6 @@ def _fresh_import(module_name: str, search_path: Optional[str]):
     even if a module of that name was imported before (from another task's folder, or before
     an edit), so a process that runs several tasks (a notebook, a test) scores each with its
     own metric. Elsewhere, a plain import."""
-    import sys
-    from pathlib import Path
-
     path = Path(search_path or ".") / (module_name.replace(".", "/") + ".py")
     if search_path is None or not path.is_file():
         return importlib.import_module(module_name)

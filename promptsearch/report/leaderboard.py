@@ -39,14 +39,22 @@ def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
     frame["rank"] = range(1, len(frame) + 1)
     # Only runs that confirmed their leaders on held-back examples have a confirm column.
     columns = [c for c in RUN_COLUMNS if c != "confirm" or frame[c].notna().any()]
-    at = columns.index("test_hi") + 1  # a structured task's fields follow its test score
-    frame = frame[columns[:at] + fields + columns[at:]].reset_index(drop=True)
-    return frame.rename(columns={f: f.removeprefix("field:") for f in fields})
+    return _named_fields(frame[_with_fields(columns, fields)].reset_index(drop=True), fields)
 
 
 def _field_columns(rows: list[dict]) -> list[str]:
     """`field:NAME` entries of structured tasks' finalists, in their order."""
     return list(dict.fromkeys(k for row in rows for k in row if k.startswith("field:")))
+
+
+def _with_fields(columns: list[str], fields: list[str]) -> list[str]:
+    """A structured task's field columns placed right after its test score."""
+    at = columns.index("test_hi") + 1
+    return columns[:at] + fields + columns[at:]
+
+
+def _named_fields(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    return frame.rename(columns={f: f.removeprefix("field:") for f in fields})
 
 
 def _winner_first(frame: pd.DataFrame) -> pd.DataFrame:
@@ -65,9 +73,7 @@ def leaderboard(store, task: Optional[str] = None, model: Optional[str] = None) 
     """One row per task x model x strategy: the latest finished run's winner."""
     rows = [_summary(run) for run in latest_runs(store, task, model)]
     fields = _field_columns(rows)
-    at = ALL_COLUMNS.index("test_hi") + 1
-    frame = pd.DataFrame(rows, columns=ALL_COLUMNS[:at] + fields + ALL_COLUMNS[at:])
-    frame = frame.rename(columns={f: f.removeprefix("field:") for f in fields})
+    frame = _named_fields(pd.DataFrame(rows, columns=_with_fields(ALL_COLUMNS, fields)), fields)
     return frame.sort_values(["task", "model", "strategy"]).reset_index(drop=True)
 
 
