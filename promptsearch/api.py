@@ -112,7 +112,7 @@ class BestPrompt:
         reply = ask(lm, self.key, inputs, int(self.lock.get("max_tokens", 48)))
         if reply.error:
             raise LMError(f"{self.model}: {reply.error}")
-        return self.key.output.parse(reply.text)
+        return self.key.read(reply.text)
 
 
 def load_best(name: Union[str, Path], results_dir: Union[str, Path] = DEFAULT_RESULTS,

@@ -77,8 +77,9 @@ def plan_lines(plan: Plan) -> list[str]:
              f"({plan.per_candidate:.1f} calls each; proposer calls {plan.per_candidate_source})"
              f", up to {plan.candidates_racing} with racing (racing is {racing})",
              f"tokens per call: prompt ~{plan.prompt_tokens[0]} (seed) to "
-             f"~{plan.prompt_tokens[1]} (most demos); answer at most {plan.completion_tokens}; "
-             f"prompts in {plan.style} style",
+             f"~{plan.prompt_tokens[1]} (most demos); answer at most {plan.completion_tokens}"
+             + (f" ({plan.reasoning_tokens} with reasoning)" if plan.reasoning_tokens else "")
+             + f"; prompts in {plan.style} style",
              "time: " + _time_text(plan),
              "cost: " + _cost_text(plan)]
     lines += [f"detectable on {d.split} ({d.examples} examples): " + _rise_text(d)

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Literal, Optional
 
 from promptsearch.core import structured, templates
+from promptsearch.core.reasoning import Reasoning, extract_answer, stop_for
 from promptsearch.core.retrieval import Retrieval
 
 Style = Literal["completion", "chat"]
@@ -84,6 +85,7 @@ class PromptKey:
     output: OutputSpec = field(default_factory=OutputSpec)
     style: Style = "completion"
     retrieval: Optional[Retrieval] = None  # demos chosen per input from a pool, instead of demos
+    reasoning: Optional[Reasoning] = None  # work it out first, answer after a marker
 
     @cached_property
     def id(self) -> str:
@@ -94,6 +96,8 @@ class PromptKey:
                 "format": self.format, "style": self.style, "output": self.output.to_dict()}
         if self.retrieval is not None:  # only when used: ids of plain keys stay as they were
             data["retrieval"] = self.retrieval.to_dict()
+        if self.reasoning is not None:
+            data["reasoning"] = self.reasoning.to_dict()
         return data
 
     def to_json(self) -> str:
@@ -108,6 +112,7 @@ class PromptKey:
             output=OutputSpec.from_dict(data.get("output") or {}),
             style=data.get("style", "completion"),
             retrieval=_retrieval(data.get("retrieval")),
+            reasoning=Reasoning.from_dict(data.get("reasoning")),
         )
 
     def with_(self, **changes) -> "PromptKey":
@@ -122,39 +127,71 @@ class PromptKey:
         """Stop where the next example would begin, so generation stays short."""
         if self.style == "chat":
             return []
+        if self.reasoning is not None:
+            return stop_for(self.format)
         return ["\n\n"] if self.format.endswith("\n") else ["\n"]
+
+    def answer_tokens(self, max_tokens: int) -> int:
+        """The completion budget of one call: the reasoning budget for a reasoning key, else the
+        answer's (the search, the exports and apps all call with this budget)."""
+        if self.reasoning is not None:
+            return self.reasoning.max_tokens
+        return self.output.answer_tokens(max_tokens)
+
+    def read(self, completion: str) -> Optional[str]:
+        """The answer in the target's terms, or None: after the reasoning, if the key asks
+        for it."""
+        if self.reasoning is None:
+            return self.output.parse(completion)
+        answer = self.output.parse(extract_answer(completion))
+        if answer is None and self.output.fields:  # a JSON object need not sit on one line
+            answer = self.output.parse(completion)
+        return answer
 
     def render(self, **inputs: str) -> str:
         """The exact text sent to a completion model (chat keys: the turns joined)."""
         if self.style == "chat":
             return "\n\n".join(message["content"] for message in self.messages(**inputs))
-        parts = [templates.render(self.instruction, inputs)] if self.instruction else []
+        parts = [text for text in self._preamble(inputs) if text]
         parts += [self._demo_text(demo) for demo in self.demos_for(inputs)]
         parts.append(templates.render(self.format, inputs))
         return "\n\n".join(parts)
 
     def messages(self, **inputs: str) -> list[dict[str, str]]:
         """Chat turns: instruction as system, each demo as a user/assistant pair."""
-        turns = [{"role": "system", "content": templates.render(self.instruction, inputs)}] \
-            if self.instruction else []
+        system = "\n\n".join(text for text in self._preamble(inputs) if text)
+        turns = [{"role": "system", "content": system}] if system else []
         for demo in self.demos_for(inputs):
             turns.append({"role": "user", "content": templates.render(self.format, demo.inputs)})
-            turns.append({"role": "assistant", "content": self.output.word(demo.output)})
+            turns.append({"role": "assistant", "content": self.demo_answer(demo)})
         turns.append({"role": "user", "content": templates.render(self.format, inputs)})
         return turns
 
     def demos_for(self, inputs: dict[str, str]) -> tuple[Demo, ...]:
         return self.demos if self.retrieval is None else self.retrieval.select(inputs)
 
+    def _preamble(self, inputs: dict[str, str]) -> tuple[str, str]:
+        """The instruction, then the reasoning cue (each '' when absent)."""
+        instruction = templates.render(self.instruction, inputs) if self.instruction else ""
+        return instruction, self.reasoning.cue if self.reasoning else ""
+
+    def demo_answer(self, demo: Demo) -> str:
+        """A demo's answer as the model should write its own: the verbaliser's word, after the
+        marker for a reasoning key."""
+        word = self.output.word(demo.output)
+        return self.reasoning.demo_answer(word) if self.reasoning else word
+
     def _demo_text(self, demo: Demo) -> str:
         query = templates.render(self.format, demo.inputs)
-        return f"{query}{self.answer_separator}{self.output.word(demo.output)}"
+        return f"{query}{self.answer_separator}{self.demo_answer(demo)}"
 
     def preview(self, width: int = 60) -> str:
         text = self.instruction or "(no instruction)"
         extras = f" +{len(self.demos)} demos" if self.demos else ""
         if self.retrieval is not None:
             extras = f" +{self.retrieval.k} retrieved demos"
+        if self.reasoning is not None:
+            extras += " +reasoning"
         text = " ".join(text.split())
         limit = width - len(extras)
         return (text if len(text) <= limit else text[: limit - 1] + "…") + extras

@@ -176,7 +176,7 @@ class Evaluator:
         return ask(self.lm, key, example.inputs, self.max_tokens)
 
     def _row(self, key, example, position, split, completion: Completion) -> dict:
-        prediction = None if completion.error else key.output.parse(completion.text)
+        prediction = None if completion.error else key.read(completion.text)
         score, note = (None, None) if completion.error else \
             self.metric.judge(prediction, example.target)
         return {"run_id": self.run_id, "key_id": key.id, "split": split,
@@ -206,7 +206,7 @@ class Evaluator:
 
 def ask(lm: LM, key: PromptKey, inputs: dict[str, str], max_tokens: int) -> Completion:
     """One model call for one input, exactly as search and apps make it."""
-    max_tokens = key.output.answer_tokens(max_tokens)
+    max_tokens = key.answer_tokens(max_tokens)
     if key.style == "chat":
         return lm.complete(messages=key.messages(**inputs), max_tokens=max_tokens)
     return lm.complete(prompt=key.render(**inputs), max_tokens=max_tokens, stop=key.stop)

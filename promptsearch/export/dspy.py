@@ -22,7 +22,7 @@ STATE = "promptsearch"
 
 def effective_max_tokens(key: PromptKey, max_tokens: int) -> int:
     """As the evaluator calls: label answers are a word or two."""
-    return key.output.answer_tokens(max_tokens)
+    return key.answer_tokens(max_tokens)
 
 
 class KeyAdapter(dspy.Adapter):
@@ -37,7 +37,7 @@ class KeyAdapter(dspy.Adapter):
                       temperature=0.0)[0]
         else:
             text = _text_completion(lm, self.key.render(**inputs), budget, self.key.stop)
-        return [{self.target: self.key.output.parse(text)}]
+        return [{self.target: self.key.read(text)}]
 
 
 def _text_completion(lm, prompt: str, max_tokens: int, stop: list[str]) -> str:

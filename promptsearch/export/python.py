@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from promptsearch.core import templates
+from promptsearch.core import reasoning, templates
 from promptsearch.core.key import PromptKey
 
 SIMPLE_FIELD = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -34,6 +34,8 @@ FORMAT = {format!r}
 LABELS = {labels!r}
 VERBALIZER = {verbalizer!r}
 FIELDS = {fields!r}
+REASONING = {reasoning!r}  # the cue asking for reasoning before an "Answer:" line, or None
+MARKER, MARKER_PATTERN = {marker!r}, {marker_pattern!r}
 STOP = {stop!r}
 MAX_TOKENS = {max_tokens!r}
 '''
@@ -90,7 +92,8 @@ def _demos(inputs):
     similarity = (matrix @ vectorizer.transform([query]).T).toarray().ravel()
     ranked = sorted(range(len(POOL)), key=lambda i: (-similarity[i], i))
     chosen = [i for i in ranked if _text(POOL[i]["inputs"]) != query][:K]
-    return [(_fill(FORMAT, POOL[i]["inputs"]), _word(POOL[i]["output"])) for i in reversed(chosen)]
+    return [(_fill(FORMAT, POOL[i]["inputs"]), _answer(_word(POOL[i]["output"])))
+            for i in reversed(chosen)]
 '''
 
 FUNCTIONS = '''
@@ -101,9 +104,19 @@ def _word(label):
     return VERBALIZER[LABELS.index(label)]
 
 
+def _answer(word):
+    return MARKER + " " + word if REASONING else word
+
+
+def _preamble(inputs):
+    parts = [_fill(INSTRUCTION, inputs) if INSTRUCTION else "", REASONING or ""]
+    return [part for part in parts if part]
+
+
 def messages(**inputs):
     """Chat turns: the instruction as system, each demo as a user/assistant pair."""
-    turns = [{"role": "system", "content": _fill(INSTRUCTION, inputs)}] if INSTRUCTION else []
+    system = "\\n\\n".join(_preamble(inputs))
+    turns = [{"role": "system", "content": system}] if system else []
     for query, answer in _demos(inputs):
         turns += [{"role": "user", "content": query}, {"role": "assistant", "content": answer}]
     return turns + [{"role": "user", "content": _fill(FORMAT, inputs)}]
@@ -114,17 +127,34 @@ def render(**inputs):
     if STYLE == "chat":
         return "\\n\\n".join(turn["content"] for turn in messages(**inputs))
     separator = "" if FORMAT[-1:].isspace() else " "
-    parts = [_fill(INSTRUCTION, inputs)] if INSTRUCTION else []
+    parts = _preamble(inputs)
     parts += [query + separator + answer for query, answer in _demos(inputs)]
     return "\\n\\n".join(parts + [_fill(FORMAT, inputs)])
 
 
 _PUNCT = re.compile(r"^[\\s\\"'`*.:,;!?()\\[\\]-]+|[\\s\\"'`*.:,;!?()\\[\\]-]+$")
+_MARKER_LINE = re.compile(MARKER_PATTERN, re.IGNORECASE | re.MULTILINE)
 
 
 def parse(completion):
     """The answer in the task's terms (a label for label tasks, a JSON object's text for
-    structured ones), or None if there is none."""
+    structured ones), or None if there is none; after the reasoning, for a reasoning key."""
+    if REASONING:
+        answer = _parse(_after_reasoning(completion))
+        return _parse_object(completion) if answer is None and FIELDS else answer
+    return _parse(completion)
+
+
+def _after_reasoning(completion):
+    """The text after the first "Answer:" line, else the last non-empty line."""
+    found = _MARKER_LINE.search(completion)
+    if found and found.group(1).strip():
+        return found.group(1).strip()
+    lines = [line.strip() for line in completion.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _parse(completion):
     if FIELDS:
         return _parse_object(completion)
     line = next((part.strip() for part in completion.splitlines() if part.strip()), "")
@@ -200,10 +230,12 @@ def python_module(lock: dict) -> str:
         labels=list(key.output.labels) if key.output.labels else None,
         verbalizer=list(key.output.verbalizer) if key.output.verbalizer else None,
         fields=[list(pair) for pair in key.output.fields] if key.output.fields else None,
-        stop=key.stop, max_tokens=_max_tokens(key, lock))
+        reasoning=key.reasoning.cue if key.reasoning else None,
+        marker=reasoning.MARKER, marker_pattern=reasoning.MARKER_LINE.pattern, stop=key.stop,
+        max_tokens=_max_tokens(key, lock))
     source += FILL_SIMPLE if _simple(key) else FILL_JINJA
     if key.retrieval is None:
-        demos = [[templates.render(key.format, demo.inputs), key.output.word(demo.output)]
+        demos = [[templates.render(key.format, demo.inputs), key.demo_answer(demo)]
                  for demo in key.demos]
         source += FIXED_DEMOS.format(demos=json.dumps(demos, ensure_ascii=False))
     else:
@@ -214,7 +246,7 @@ def python_module(lock: dict) -> str:
 
 
 def _max_tokens(key: PromptKey, lock: dict) -> int:
-    return key.output.answer_tokens(int(lock.get("max_tokens") or 48))
+    return key.answer_tokens(int(lock.get("max_tokens") or 48))
 
 
 def json_lock(lock: dict) -> str:

@@ -67,6 +67,7 @@ class Plan:
     per_candidate_source: str
     prompt_tokens: tuple[int, int]  # a call's prompt: the seed, and with the most demos
     completion_tokens: int          # at most, per call
+    reasoning_tokens: Optional[int] = None  # at most, per call of a key that reasons first
     seconds_per_call: Optional[float] = None
     speed_source: str = ""
     search_seconds: Optional[float] = None
@@ -102,7 +103,8 @@ def make_plan(prepared: Prepared, store=None, *, probe: bool = True) -> Plan:
         plan.test_seconds = plan.test_calls * speed
     _add_tokens_and_cost(plan, prepared)
     _add_detectable(plan, prepared, history)
-    plan.warnings = static_warnings(prepared, plan) + _time_warnings(prepared, plan)
+    plan.warnings = static_warnings(prepared, plan) + _time_warnings(prepared, plan) \
+        + plan.warnings
     return plan
 
 
@@ -163,9 +165,16 @@ def _add_tokens_and_cost(plan: Plan, prepared: Prepared) -> None:
     plan.prompt_tokens = tuple(round(sum(_tokens(prepared.lm.model, key, example.inputs)
                                          for example in examples) / len(examples))
                                for key in (seed, most))
-    plan.completion_tokens = seed.output.answer_tokens(prepared.max_tokens)
-    prices = [dollars(prepared.lm.model, tokens, plan.completion_tokens)
-              for tokens in plan.prompt_tokens]
+    plan.completion_tokens = seed.answer_tokens(prepared.max_tokens)
+    longest = plan.completion_tokens
+    if prepared.space.searches_reasoning():
+        plan.reasoning_tokens = longest = max(r.max_tokens for r in prepared.space.reasonings
+                                              if r is not None)
+        plan.warnings.append(f"keys that reason first write up to {longest} tokens a call; "
+                             "the time above is measured on answers without reasoning")
+    prices = [dollars(prepared.lm.model, tokens, completion)
+              for tokens, completion in zip(plan.prompt_tokens,
+                                            (plan.completion_tokens, longest))]
     if None not in prices:
         calls = plan.search_calls + plan.test_calls
         plan.dollars = (prices[0] * calls, prices[1] * calls)

@@ -10,12 +10,13 @@ from typing import Optional
 
 from promptsearch.core.key import PromptKey
 from promptsearch.core.metrics import Metric, get_metric, structured_metric
+from promptsearch.core.reasoning import CUES, Reasoning
 from promptsearch.core.templates import check_template
 from promptsearch.errors import InputError
 from promptsearch.lm.client import LM
 from promptsearch.search.space import SearchSpace
 from promptsearch.storage.store import Store
-from promptsearch.task.config import Task
+from promptsearch.task.config import SearchSpec, Task
 from promptsearch.task.data import Dataset, load_dataset
 
 
@@ -71,9 +72,17 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
     space = SearchSpace(dataset, fields, config.data.target_name, list(config.prompt.seeds),
                         config.prompt.format, style, config.search.seed,
-                        config.search.max_demos)
+                        config.search.max_demos, reasoning_options(config.search))
     max_tokens = config.lm.max_tokens or answer_budget(dataset)
     return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens)
+
+
+def reasoning_options(search: SearchSpec) -> tuple[Optional[Reasoning], ...]:
+    """The space's reasoning choices: off, then one per cue when the task turns it on."""
+    spec = search.reasoning_spec()
+    if spec is None:
+        return (None,)
+    return (None, *(Reasoning(cue, spec.max_tokens) for cue in spec.cues or CUES))
 
 
 def _metric(task: Task, dataset: Dataset) -> Metric:
@@ -129,5 +138,7 @@ def run_id_prefix(task: Task, dataset_hash: str) -> str:
     failing calls (a run stopped by --max-error-rate resumes with another limit)."""
     config = task.config.model_dump(mode="json")
     config["search"].pop("max_error_rate", None)
+    if not config["search"].get("reasoning"):  # tasks without it keep their runs' ids
+        config["search"].pop("reasoning", None)
     digest = hashlib.sha256(json.dumps([config, dataset_hash], sort_keys=True).encode())
     return f"{task.name}-{digest.hexdigest()[:10]}"

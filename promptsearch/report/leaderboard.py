@@ -13,10 +13,11 @@ from promptsearch.core.states import RunStatus
 # p_value compares a finalist with the seed prompt on test; p_holm corrects it for every finalist
 # so compared (the one shown): with k keys tested, one of them beats the seed by luck more often.
 RUN_COLUMNS = ["rank", "key_id", "key", "origin", "dev", "confirm", "test", "test_lo", "test_hi",
-               "delta", "p_value", "p_holm", "lm_calls", "tokens", "seconds", "errors",
-               "unparseable"]
+               "delta", "p_value", "p_holm", "lm_calls", "tokens", "tokens_per_call", "seconds",
+               "errors", "unparseable"]
 ALL_COLUMNS = ["task", "model", "strategy", "seed", "key_id", "dev", "test", "test_lo", "test_hi",
-               "delta", "p_value", "p_holm", "finalists", "lm_calls", "tokens", "seconds", "date"]
+               "delta", "p_value", "p_holm", "finalists", "lm_calls", "tokens", "tokens_per_call",
+               "seconds", "date"]
 
 
 def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
@@ -32,7 +33,7 @@ def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
     for row in rows:
         row["key"] = ("seed: " if row.get("baseline") else "") + _preview(store, row["key_id"])
     fields = _field_columns(rows)
-    frame = pd.DataFrame(rows, columns=RUN_COLUMNS + fields + ["winner", "baseline"])
+    frame = _per_call(pd.DataFrame(rows, columns=RUN_COLUMNS + fields + ["winner", "baseline"]))
     frame = frame.sort_values(["test", "dev"], ascending=False, na_position="last",
                               key=lambda col: col.astype(float))
     frame = _winner_first(frame)
@@ -40,6 +41,13 @@ def run_leaderboard(store, run_id: str, extra: int = 5) -> pd.DataFrame:
     # Only runs that confirmed their leaders on held-back examples have a confirm column.
     columns = [c for c in RUN_COLUMNS if c != "confirm" or frame[c].notna().any()]
     return _named_fields(frame[_with_fields(columns, fields)].reset_index(drop=True), fields)
+
+
+def _per_call(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tokens (prompt + answer) per call: what a key's length, demos and reasoning cost."""
+    calls = pd.to_numeric(frame["lm_calls"], errors="coerce")
+    tokens = pd.to_numeric(frame["tokens"], errors="coerce")
+    return frame.assign(tokens_per_call=(tokens / calls.where(calls > 0)).round())
 
 
 def _field_columns(rows: list[dict]) -> list[str]:
@@ -73,7 +81,8 @@ def leaderboard(store, task: Optional[str] = None, model: Optional[str] = None) 
     """One row per task x model x strategy: the latest finished run's winner."""
     rows = [_summary(run) for run in latest_runs(store, task, model)]
     fields = _field_columns(rows)
-    frame = _named_fields(pd.DataFrame(rows, columns=_with_fields(ALL_COLUMNS, fields)), fields)
+    frame = _per_call(pd.DataFrame(rows, columns=_with_fields(ALL_COLUMNS, fields)))
+    frame = _named_fields(frame, fields)
     return frame.sort_values(["task", "model", "strategy"]).reset_index(drop=True)
 
 

@@ -8,10 +8,12 @@ import pandas as pd
 from rich.table import Table
 
 TEXT_COLUMNS = {"key", "key_id", "origin", "task", "model", "strategy", "date"}
-COUNTS = {"rank", "seed", "finalists", "lm_calls", "tokens", "errors", "unparseable"}
+COUNTS = {"rank", "seed", "finalists", "lm_calls", "tokens", "tokens_per_call", "errors",
+          "unparseable"}
 FOLDED = {"test_lo", "test_hi", "p_value", "p_holm", "unparseable"}  # shown inside another
 HEADERS = {"test": "test [95% CI]", "delta": "Δ seed (Holm p)", "errors": "err/unp",
-           "lm_calls": "calls", "seconds": "s", "key_id": "key id"}
+           "lm_calls": "calls", "tokens_per_call": "tok/call", "seconds": "s",
+           "key_id": "key id"}
 
 
 def _missing(value) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from promptsearch.core.key import Demo, OutputSpec, PromptKey
+from promptsearch.core.reasoning import Reasoning
 from promptsearch.core.retrieval import Retrieval
 from promptsearch.task.data import Dataset, Example
 
@@ -41,6 +42,7 @@ class Point:
     selection: str
     demo_set: int
     verbalizer: int = 0
+    reasoning: int = 0  # 0: answer at once; else a cue asking for reasoning first
 
     def as_params(self) -> dict:
         return dict(vars(self))
@@ -49,7 +51,7 @@ class Point:
 class SearchSpace:
     def __init__(self, dataset: Dataset, fields: tuple[str, ...], target: str,
                  seeds: list[str], user_format: Optional[str], style: str, seed: int,
-                 max_demos: int):
+                 max_demos: int, reasonings: tuple[Optional[Reasoning], ...] = (None,)):
         self.dataset, self.fields, self.style, self.seed = dataset, fields, style, seed
         self.demo_counts = demo_counts(max_demos)
         self.target = target
@@ -64,6 +66,12 @@ class SearchSpace:
         self.selections = (("random", "balanced", "retrieved") if dataset.labels
                            else ("random", "retrieved"))
         self.n_seeds = len(seeds)
+        self.reasonings = reasonings
+
+    def searches_reasoning(self) -> bool:
+        """Whether reasoning is a dimension of this space (only when the task turns it on, so
+        other tasks' strategies draw exactly what they drew before it existed)."""
+        return len(self.reasonings) > 1
 
     def add_instruction(self, text: str, origin: str) -> Optional[int]:
         """The new instruction's index, or None if the space has it already."""
@@ -96,6 +104,7 @@ class SearchSpace:
             output=OutputSpec(labels, self.verbalizers[point.verbalizer] if labels else None,
                               self.dataset.fields),
             style=self.style,
+            reasoning=self.reasonings[point.reasoning],
         )
 
     def retrieval(self, k: int) -> Optional[Retrieval]:

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from promptsearch.core.reasoning import CUES, MARKER
+from promptsearch.core.reasoning import DEFAULT_MAX_TOKENS as DEFAULT_REASONING_TOKENS
 from promptsearch.core.secrets import redact_url
 from promptsearch.errors import InputError
 
@@ -102,6 +104,22 @@ class Budget(_Strict):
     tokens: Optional[int] = Field(None, ge=1)
 
 
+class ReasoningSpec(_Strict):
+    """search.reasoning: keys that ask for reasoning before the answer join the search."""
+
+    max_tokens: int = Field(DEFAULT_REASONING_TOKENS, ge=16, le=4096)  # reasoning + answer
+    cues: Optional[list[str]] = Field(None, min_length=1)  # default: core.reasoning.CUES
+
+    @field_validator("cues")
+    @classmethod
+    def _names_the_marker(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        for cue in value or []:
+            if MARKER.lower() not in cue.lower():
+                raise ValueError(f"each cue must ask for the answer after {MARKER!r} (the answer "
+                                 f"is read from that line); e.g. {CUES[0]!r}")
+        return value
+
+
 class SearchSpec(_Strict):
     strategy: str = "auto"
     budget: Budget = Field(default_factory=Budget)
@@ -121,6 +139,14 @@ class SearchSpec(_Strict):
     # errors. Half by default: a short outage passes (its calls are asked again after the
     # search), a long one stops the run. 1: never stop.
     max_error_rate: float = Field(0.5, gt=0, le=1)
+    # Off by default: reasoning costs many tokens a call and helps multi-step tasks only.
+    # true: the built-in cues; or {max_tokens: N, cues: [...]}.
+    reasoning: Union[bool, ReasoningSpec] = False
+
+    def reasoning_spec(self) -> Optional[ReasoningSpec]:
+        if self.reasoning is True:
+            return ReasoningSpec()
+        return self.reasoning or None
 
     def racing_on(self) -> bool:
         return self.strategy == "auto" if self.racing is None else self.racing

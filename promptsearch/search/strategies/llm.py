@@ -139,8 +139,10 @@ class EvolutionStrategy(ProposingStrategy):
         return self.with_instruction(clean_instruction(reply, self.known_instructions()), child)
 
     def _inherit(self, first: Point, second: Point, rng: random.Random) -> Point:
-        genes = {name: getattr(rng.choice((first, second)), name)
-                 for name in ("format", "n_demos", "selection", "demo_set", "verbalizer")}
+        names = ("format", "n_demos", "selection", "demo_set", "verbalizer")
+        if self.context.space.searches_reasoning():
+            names += ("reasoning",)
+        genes = {name: getattr(rng.choice((first, second)), name) for name in names}
         child = replace(first, **genes)
         return self.mutate(child, rng) if rng.random() < self.mutation_rate else child
 

@@ -104,6 +104,8 @@ class ProposingStrategy(Strategy):
             "selection": lambda: rng.choice(space.selections),
             "verbalizer": lambda: rng.randrange(len(space.verbalizers)),
         }
+        if space.searches_reasoning():
+            options["reasoning"] = lambda: rng.randrange(len(space.reasonings))
         component = rng.choice(sorted(options))
         return replace(point, **{component: options[component]()})
 

@@ -50,7 +50,8 @@ class RandomStrategy(Strategy):
         space = self.context.space
         return Point(rng.randrange(len(space.instructions)), rng.randrange(len(space.formats)),
                      self._demo_count(rng), self._selection(rng, trial),
-                     rng.randrange(DEMO_SETS), rng.randrange(len(space.verbalizers)))
+                     rng.randrange(DEMO_SETS), rng.randrange(len(space.verbalizers)),
+                     rng.randrange(len(space.reasonings)) if space.searches_reasoning() else 0)
 
     def _demo_count(self, rng: random.Random) -> int:
         return rng.choice(self.context.space.demo_counts)

@@ -107,6 +107,8 @@ class TPEStrategy(Strategy):
             "selection": CategoricalDistribution(list(space.selections)),
             "demo_set": CategoricalDistribution(list(range(DEMO_SETS))),
             "verbalizer": CategoricalDistribution(list(range(len(space.verbalizers)))),
+            **({"reasoning": CategoricalDistribution(list(range(len(space.reasonings))))}
+               if space.searches_reasoning() else {}),
         }
 
     def ask(self) -> Optional[Candidate]:
@@ -124,8 +126,11 @@ class TPEStrategy(Strategy):
         """Learn from a key another strategy scored (auto's arms share what they find)."""
         if point is None or point.instruction >= self.instruction_count:
             return  # an instruction added after the study's choices were frozen
+        distributions = self.distributions()
+        params = {name: value for name, value in point.as_params().items()
+                  if name in distributions}
         self.study.add_trial(optuna.trial.create_trial(
-            params=point.as_params(), distributions=self.distributions(), value=score,
+            params=params, distributions=distributions, value=score,
             user_attrs={"observed_from": origin}))
 
     def heartbeat(self) -> None:
