@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import faults, metric_change, tasks_table
+from . import faults, metric_change, reasoning, tasks_table
 from .harness import REPO, read_rows
 
 # Markdown table -> (its CSV, the function that renders it from that CSV alone)
@@ -31,6 +31,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "tasks.md": ("tasks.csv", tasks_table.render),
     "faults.md": ("faults.csv", faults.render),
     "metric_change.md": ("metric_change.csv", metric_change.render),
+    "reasoning.md": ("reasoning.csv", reasoning.render),
 }
 ARCHIVE = "archive"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
