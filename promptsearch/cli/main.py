@@ -11,7 +11,7 @@ from rich.logging import RichHandler
 from sqlalchemy.exc import DatabaseError
 
 from promptsearch._version import __version__
-from promptsearch.cli import app, plan, results, search
+from promptsearch.cli import app, judge, plan, results, search
 from promptsearch.cli.options import OneLineParser, console_for
 from promptsearch.errors import EXIT_INTERRUPTED, PromptsearchError
 
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "sqlite:///DIR/promptsearch.db)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for group in (search, plan, results, app):
+    for group in (search, plan, judge, results, app):
         group.add_commands(sub, common)
     return parser
 

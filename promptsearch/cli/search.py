@@ -156,7 +156,8 @@ def _print_run(console: Console, name: str, store, result) -> None:
                                 hide=("origin",)))
     spent = result.lock["spent"]
     console.print(
-        f"search: {spent['lm_calls']} LM calls ({spent['proposer_calls']} proposer), "
+        f"search: {spent['lm_calls']} LM calls ({spent['proposer_calls']} proposer"
+        + (f", {spent['judge_calls']} judge" if spent.get("judge_calls") else "") + "), "
         f"{spent['model_calls']} reached the model, {spent['test_calls']} test calls, "
         f"{spent['tokens']} tokens, {spent['seconds']:.0f} s", highlight=False)
     if spent.get("errors"):

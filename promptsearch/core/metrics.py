@@ -64,6 +64,9 @@ class Metric:
     missing: str = "\x00unparseable"
     gives_feedback: bool = False  # a Python metric may say why an answer is wrong
     parts: tuple = ()  # a structured answer's (field, Metric) pairs
+    # A grader that reads the example's inputs too, making a model call per answer (an LLM
+    # judge, promptsearch.evaluation.judge): (prediction, target, inputs) -> a metric result.
+    grader: Optional[Callable[[str, str, dict], object]] = None
 
     def score(self, prediction: Optional[str], target: str) -> float:
         """Unparseable answers (None) score as wrong."""
@@ -75,11 +78,20 @@ class Metric:
             return {name: 0.0 for name, _ in self.parts}
         return _each_field(dict(self.parts), prediction, target)
 
-    def judge(self, prediction: Optional[str], target: str) -> tuple[float, Optional[str]]:
-        """(score, feedback): a Python metric may say why an answer is wrong (metric_result)."""
+    def judge(self, prediction: Optional[str], target: str,
+              inputs: Optional[dict] = None) -> tuple[float, Optional[str]]:
+        """(score, feedback): a Python metric may say why an answer is wrong (metric_result);
+        a grader is given the example's inputs as well."""
         if prediction is None:
             return 0.0, None
+        if self.grader is not None:
+            return metric_result(self.name, self.grader(prediction, target, inputs or {}))
         return metric_result(self.name, self.per_example(prediction, target))
+
+    @property
+    def calls_per_answer(self) -> int:
+        """Model calls the metric makes to score one answer (a judge's verdict)."""
+        return int(self.grader is not None)
 
     def aggregate(self, predictions: Sequence[Optional[str]], targets: Sequence[str],
                   scores: Sequence[float]) -> float:

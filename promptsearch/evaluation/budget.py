@@ -16,6 +16,7 @@ from promptsearch.errors import BudgetExhausted
 class Spent:
     lm_calls: int = 0        # logical search-time calls (dev scoring + proposer), cached or not
     proposer_calls: int = 0
+    judge_calls: int = 0     # a judge metric's verdicts, search and test (search ones in lm_calls)
     framework_calls: int = 0  # calls made inside another framework's optimizer (DSPy), any model
     test_calls: int = 0      # scoring finalists on test: outside the budget
     model_calls: int = 0     # calls that really reached a model (cache misses)
@@ -45,6 +46,7 @@ class BudgetMeter:
     started: float = field(default_factory=time.monotonic)
     elapsed_before: float = 0.0  # seconds spent by earlier sessions of a resumed run
     errors_before: dict = field(default_factory=dict)  # failed calls of earlier sessions
+    _reserved: int = 0  # calls granted answers keep for their metric's own calls (a judge)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _healths: list = field(default_factory=list, repr=False)
 
@@ -57,7 +59,8 @@ class BudgetMeter:
 
     def exhausted_by(self, calls: int = 1) -> Optional[str]:
         """The name of the limit that `calls` more calls would break, or None."""
-        if self.lm_calls is not None and self.spent.lm_calls + calls > self.lm_calls:
+        if self.lm_calls is not None and \
+                self.spent.lm_calls + self._reserved + calls > self.lm_calls:
             return "lm_calls"
         if self.minutes is not None and self.elapsed() >= self.minutes * 60:
             return "minutes"
@@ -69,11 +72,14 @@ class BudgetMeter:
         return self.exhausted_by() is None and (self.trials is None or
                                                 self.spent.trials < self.trials)
 
-    def take(self, proposer: bool = False, framework: bool = False) -> None:
+    def take(self, proposer: bool = False, framework: bool = False, keep: int = 0) -> None:
+        """One call; `keep` more are set aside, in the same step, for the metric to score its
+        answer with (taken by take_judged, or given back by release)."""
         with self._lock:
-            limit = self.exhausted_by()
+            limit = self.exhausted_by(1 + keep)
             if limit:
                 raise BudgetExhausted(limit)
+            self._reserved += keep
             self.spent.lm_calls += 1
             self.spent.proposer_calls += proposer
             self.spent.framework_calls += framework
@@ -109,6 +115,19 @@ class BudgetMeter:
         self.spent.seconds = self.elapsed()
         self.spent.errors = self.errors()
         return self.spent.as_dict()
+
+    def take_judged(self) -> None:
+        """A judge's verdict on a dev answer: a search call set aside when the answer was
+        granted (so it never fails)."""
+        with self._lock:
+            self._reserved -= 1
+            self.spent.lm_calls += 1
+            self.spent.judge_calls += 1
+
+    def release(self, calls: int) -> None:
+        """Calls set aside but not needed (an unparseable answer needs no verdict)."""
+        with self._lock:
+            self._reserved -= calls
 
     def note_parse_failure(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from promptsearch.core.metrics import Metric
 from promptsearch.core.stats import Answers
 from promptsearch.errors import BudgetExhausted
 from promptsearch.evaluation.budget import BudgetMeter
+from promptsearch.evaluation.judge import JudgeFailed
 from promptsearch.lm.client import LM, Completion
 from promptsearch.task.data import Example
 
@@ -28,6 +29,7 @@ class KeyScore:
     errors: int = 0
     unparseable: int = 0
     lm_calls: int = 0
+    judge_calls: int = 0  # the metric's own model calls (an LLM judge's verdicts)
     tokens: int = 0
     seconds: float = 0.0
     complete: bool = True                  # False when the budget ran out part-way
@@ -96,8 +98,8 @@ class Evaluator:
 
     def _save(self, rows: list[dict]) -> None:
         """Evaluation rows, and the metric's feedback in its own table."""
-        self.store.add_evaluations([{k: v for k, v in row.items() if k != "feedback"}
-                                    for row in rows])
+        self.store.add_evaluations([{k: v for k, v in row.items()
+                                     if k not in ("feedback", "judged")} for row in rows])
         notes = [{"run_id": row["run_id"], "key_id": row["key_id"], "split": row["split"],
                   "example_id": row["example_id"], "text": row["feedback"]}
                  for row in rows if row["feedback"]]
@@ -121,7 +123,7 @@ class Evaluator:
         saved = 0
         try:
             for position, example in todo:
-                if _grant(meter, 1) == 0:
+                if _grant(meter, 1, self.metric.calls_per_answer) == 0:
                     return rows, False
                 rows.append(self._answer(key, example, position, split, meter,
                                          self._ask(key, example)))
@@ -142,7 +144,7 @@ class Evaluator:
             item = next(queue, None) if granted_all[0] else None
             if item is None:
                 return
-            if _grant(meter, 1) == 0:
+            if _grant(meter, 1, self.metric.calls_per_answer) == 0:
                 granted_all[0] = False
                 return
             pending[pool.submit(self._ask, key, item[1])] = item
@@ -170,19 +172,27 @@ class Evaluator:
             meter.record(completion.tokens)
         if self.on_answer is not None:
             self.on_answer()
-        return self._row(key, example, position, split, completion)
+        row = self._row(key, example, position, split, completion)
+        if self.metric.calls_per_answer and meter is not None:
+            meter.take_judged() if row["judged"] else meter.release(self.metric.calls_per_answer)
+        return row
 
     def _ask(self, key: PromptKey, example: Example) -> Completion:
         return ask(self.lm, key, example.inputs, self.max_tokens)
 
     def _row(self, key, example, position, split, completion: Completion) -> dict:
         prediction = None if completion.error else key.read(completion.text)
-        score, note = (None, None) if completion.error else \
-            self.metric.judge(prediction, example.target)
+        error = completion.error
+        judged = bool(self.metric.calls_per_answer) and error is None and prediction is not None
+        try:
+            score, note = (None, None) if error else \
+                self.metric.judge(prediction, example.target, example.inputs)
+        except JudgeFailed as exc:  # asked again later, like a failed call (the answer is cached)
+            score, note, error = None, None, str(exc)
         return {"run_id": self.run_id, "key_id": key.id, "split": split,
                 "example_id": example.id, "position": position, "completion": completion.text,
                 "prediction": prediction, "target": example.target, "score": score,
-                "error": completion.error, "tokens": completion.tokens, "feedback": note}
+                "error": error, "tokens": completion.tokens, "feedback": note, "judged": judged}
 
     def _summarise(self, key, examples, recorded, new_rows, complete, seconds) -> KeyScore:
         present = [recorded[ex.id] for ex in examples if ex.id in recorded]
@@ -196,6 +206,7 @@ class Evaluator:
             errors=sum(row["error"] is not None for row in present),
             unparseable=sum(row["error"] is None and row["prediction"] is None for row in present),
             lm_calls=len(new_rows), tokens=sum(row["tokens"] for row in new_rows),
+            judge_calls=sum(row.get("judged", False) for row in new_rows),
             seconds=seconds, complete=complete and len(present) == len(examples),
             targets=[row["target"] for row in present],
             example_ids=[row["example_id"] for row in present],
@@ -225,13 +236,14 @@ def _pick(result: KeyScore, positions: list[int]) -> Answers:
                    [result.targets[i] for i in positions], [result.scores[i] for i in positions])
 
 
-def _grant(meter: Optional[BudgetMeter], wanted: int) -> int:
-    """How many of `wanted` calls the budget allows (all of them outside the search)."""
+def _grant(meter: Optional[BudgetMeter], wanted: int, metric_calls: int = 0) -> int:
+    """How many of `wanted` answers the budget allows (all of them outside the search). An
+    answer the metric scores with calls of its own (a judge) has them set aside as well."""
     if meter is None:
         return wanted
     for granted in range(wanted):
         try:
-            meter.take()
+            meter.take(keep=metric_calls)
         except BudgetExhausted:
             return granted
     return wanted

@@ -41,7 +41,9 @@ def finalize(prepared: Prepared, store: Store, results_dir: Path, run_id: str,
             observer.on_phase(f"testing {number}/{len(finalists)}", len(prepared.dataset.test))
         tested[row["key_id"]] = _test(store, evaluator, prepared, row["key_id"])
     evaluator.on_answer = None
-    meter.spent.test_calls += sum(score.lm_calls for score in tested.values())
+    meter.spent.test_calls += sum(score.lm_calls + score.judge_calls
+                                  for score in tested.values())
+    meter.spent.judge_calls += sum(score.judge_calls for score in tested.values())
     # DSPy calls bypass promptsearch's cache (DSPy's own cache is off): each reached the model.
     # (+=: a shared run's meter arrives holding its workers' model calls)
     meter.spent.model_calls += prepared.model_calls() + meter.spent.framework_calls
@@ -166,7 +168,7 @@ def _lock(prepared, store, run_id, rows: list[dict], tested, meter, confirmation
         "spent": {name: spent[name] for name in
                   ("lm_calls", "proposer_calls", "framework_calls", "model_calls", "test_calls",
                    "tokens", "racing_saved", "parse_failures", "seconds", "errors",
-                   "error_retry_calls", "incomplete_keys")},
+                   "error_retry_calls", "incomplete_keys", "judge_calls")},
         "strategy": config.search.strategy,
         "seed": config.search.seed,
         "dataset_hash": prepared.dataset.hash,

@@ -124,7 +124,9 @@ def _budget_plan(prepared: Prepared, history: Recorded, calls: Optional[int],
                  calls_note: str) -> Plan:
     config = prepared.task.config
     search, data = config.search, prepared.dataset
-    dev, seeds = len(data.dev), prepared.space.n_seeds
+    seeds, per_answer = prepared.space.n_seeds, 1 + prepared.metric.calls_per_answer
+    dev = len(data.dev) * per_answer  # calls to score a key on dev: a judge doubles them
+    judged = " (each answer and the judge's verdict)" if per_answer > 1 else ""
     proposer, source = _proposer_calls(search.strategy, history)
     limit = calls if calls is not None else 0
     baseline = min(seeds * dev, limit)
@@ -132,19 +134,19 @@ def _budget_plan(prepared: Prepared, history: Recorded, calls: Optional[int],
                      if search.strategy in PARAPHRASING else 0)
     held = min(limit - baseline - paraphrase, reserve(confirm_size(search, len(data.pool))))
     left = limit - baseline - paraphrase - held
-    first_slice = max(1, round(dev * FRACTIONS[0]))
+    first_slice = max(1, round(len(data.dev) * FRACTIONS[0])) * per_answer
     plain, raced = (seeds + int(left // (size + proposer)) for size in (dev, first_slice))
     if search.budget.trials is not None:
         plain, raced = min(plain, search.budget.trials), min(raced, search.budget.trials)
     phases = [Phase("seed baseline on dev", baseline, True,
-                    f"{seeds} seed prompt(s) x {dev} dev examples"),
+                    f"{seeds} seed prompt(s) x {len(data.dev)} dev examples{judged}"),
               Phase("proposer set-up", paraphrase, True,
                     f"{VARIANTS} paraphrases per seed instruction" if paraphrase else "none"),
               Phase("search: dev scoring + proposer", left, True, calls_note),
               Phase("confirmation", held, True, "search.confirm" if held else "off"),
-              Phase("finalists on test", (search.finalists + 1) * len(data.test), False,
-                    f"{search.finalists} finalists + the seed x {len(data.test)} test "
-                    "examples, outside the budget")]
+              Phase("finalists on test", (search.finalists + 1) * len(data.test) * per_answer,
+                    False, f"{search.finalists} finalists + the seed x {len(data.test)} test "
+                    f"examples{judged}, outside the budget")]
     return Plan(prepared.task.name, config.model, search.strategy, prepared.style,
                 search.racing_on(), phases, plain, raced, dev + proposer, source,
                 (0, 0), prepared.max_tokens)

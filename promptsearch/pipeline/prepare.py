@@ -13,6 +13,7 @@ from promptsearch.core.metrics import Metric, get_metric, structured_metric
 from promptsearch.core.reasoning import CUES, Reasoning
 from promptsearch.core.templates import check_template
 from promptsearch.errors import InputError
+from promptsearch.evaluation.judge import judge_metric
 from promptsearch.lm.client import LM
 from promptsearch.search.space import SearchSpace
 from promptsearch.storage.store import Store
@@ -32,6 +33,11 @@ class Prepared:
     space: SearchSpace
     style: str
     max_tokens: int
+    judge: Optional[LM] = None  # the LLM judge's model, when the metric is one
+
+    def models(self) -> list[LM]:
+        """The task model, the proposer and the judge, each once."""
+        return list({id(lm): lm for lm in (self.lm, self.proposer, self.judge) if lm}.values())
 
     def seed_key(self) -> PromptKey:
         """The first seed prompt as the search scores it first."""
@@ -39,9 +45,7 @@ class Prepared:
 
     def model_calls(self) -> int:
         """Calls this process's models answered (cache misses)."""
-        calls = self.lm.counter.model_calls
-        return calls + (self.proposer.counter.model_calls if self.proposer is not self.lm
-                        else 0)
+        return sum(lm.counter.model_calls for lm in self.models())
 
 
 @dataclass
@@ -59,9 +63,11 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     """Validate everything a run will touch (data, metric, templates, model), making no call."""
     config = task.config
     dataset = load_dataset(task)
-    metric = _metric(task, dataset)
-    _try_metric(metric, dataset, task.source)
     fields = config.data.input_fields
+    judge = _judge_lm(task, store, threads)
+    metric = _metric(task, dataset, judge)
+    if judge is None:  # a judge is checked by its rubric: trying it would be a model call
+        _try_metric(metric, dataset, task.source)
     for index, seed in enumerate(config.prompt.seeds):
         check_template(seed, fields, task.source, f"prompt.seeds[{index}]")
     if config.prompt.format:
@@ -74,7 +80,7 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
                         config.prompt.format, style, config.search.seed,
                         config.search.max_demos, reasoning_options(config.search))
     max_tokens = config.lm.max_tokens or answer_budget(dataset)
-    return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens)
+    return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens, judge)
 
 
 def reasoning_options(search: SearchSpec) -> tuple[Optional[Reasoning], ...]:
@@ -85,9 +91,22 @@ def reasoning_options(search: SearchSpec) -> tuple[Optional[Reasoning], ...]:
     return (None, *(Reasoning(cue, spec.max_tokens) for cue in spec.cues or CUES))
 
 
-def _metric(task: Task, dataset: Dataset) -> Metric:
+def _judge_lm(task: Task, store: Optional[Store], threads: Optional[int]) -> Optional[LM]:
+    spec = task.config.metric
+    if isinstance(spec, str) or spec.judge is None:
+        return None
+    if task.config.search.strategy.startswith("dspy-"):
+        raise InputError("DSPy's optimizers score answers without their inputs; a judge needs "
+                         "them", source=task.source, field="search.strategy",
+                         fix="use a promptsearch strategy (auto)")
+    return _make_lm(task, spec.judge.model, store, threads)
+
+
+def _metric(task: Task, dataset: Dataset, judge: Optional[LM] = None) -> Metric:
     """The task's metric; a structured target's combines one per field."""
     config = task.config
+    if judge is not None:
+        return judge_metric(config.metric.judge, judge, config.data.input_fields, task.source)
     if dataset.fields:
         if config.search.strategy.startswith("dspy-"):
             raise InputError("DSPy's optimizers take a single text target", source=task.source,
@@ -140,5 +159,7 @@ def run_id_prefix(task: Task, dataset_hash: str) -> str:
     config["search"].pop("max_error_rate", None)
     if not config["search"].get("reasoning"):  # tasks without it keep their runs' ids
         config["search"].pop("reasoning", None)
+    if isinstance(config["metric"], dict) and config["metric"].get("judge") is None:
+        config["metric"].pop("judge", None)  # likewise for structured tasks without a judge
     digest = hashlib.sha256(json.dumps([config, dataset_hash], sort_keys=True).encode())
     return f"{task.name}-{digest.hexdigest()[:10]}"

@@ -60,7 +60,7 @@ def make_context(prepared: Prepared, meter: BudgetMeter, store: Store, run_id: s
     """The strategy's view of the run; `run` carries resume or worker state."""
     run = run or RunState()
     run.storage_url, run.run_id = store.url, run_id
-    meter.watch(prepared.lm.health, prepared.proposer.health)
+    meter.watch(*(lm.health for lm in prepared.models()))
     return Context(prepared.space, prepared.task.config.search.seed, prepared.proposer, meter,
                    dev=prepared.dataset.dev, task_model=prepared.lm, metric=prepared.metric,
                    run=run)

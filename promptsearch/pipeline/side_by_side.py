@@ -41,6 +41,8 @@ def key_from_prompt(prepared, text: str, where: str) -> PromptKey:
 
 def eval_run_id(prepared) -> str:
     identity = f"{prepared.lm.identity()}|{prepared.max_tokens}"
+    if prepared.judge is not None:  # verdicts recorded under one judge are not another's
+        identity += f"|judge {prepared.judge.identity()}|{prepared.task.config.metric.judge}"
     return f"eval-{prepared.task.name}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
 
 

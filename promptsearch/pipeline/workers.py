@@ -138,6 +138,9 @@ def check_shardable(prepared: Prepared) -> None:
         raise InputError(f"search.strategy: {strategy} runs DSPy's own optimizer in one process "
                          "and cannot be shared by workers (fix: run it without --workers, or "
                          "pick another strategy)", source=prepared.task.source)
+    if prepared.metric.calls_per_answer:  # workers reserve a dev set's calls, not its verdicts
+        raise InputError("a judged task runs in one process for now", field="--workers",
+                         source=prepared.task.source, fix="run it without --workers")
 
 
 def shared_run_id(store: Store, prepared: Prepared, explicit: Optional[str] = None) -> str:
@@ -235,7 +238,7 @@ def coordinate(prepared: Prepared, store: Store, results_dir: Path, *,
     evaluator = make_evaluator(prepared, store, run_id)
     _finish_orphans(shared_run, store, evaluator, prepared.dataset.dev)
     meter = _run_totals(shared_run)
-    meter.watch(prepared.lm.health, prepared.proposer.health)
+    meter.watch(*(lm.health for lm in prepared.models()))
     result = after_search(prepared, store, results_dir, run_id, evaluator, meter, stop, observer,
                           pool=Pool(), promote=promote)
     shared_run.set_status(SharedRunStatus.FINISHED)

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from typing import Literal, Optional, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -21,6 +20,7 @@ from promptsearch.core.reasoning import CUES, MARKER
 from promptsearch.core.reasoning import DEFAULT_MAX_TOKENS as DEFAULT_REASONING_TOKENS
 from promptsearch.core.secrets import redact_url
 from promptsearch.errors import InputError
+from promptsearch.task.task_file import explain, line_index, parse_yaml, read_text
 
 MAX_TASK_FILE_BYTES = 1_000_000
 DEFAULT_MODEL = "local/gemma-3-270m"
@@ -186,12 +186,36 @@ class LMSpec(_Strict):
         return redact_url(url)
 
 
+class JudgeSpec(_Strict):
+    """metric.judge: a model grades each answer by a rubric (promptsearch.evaluation.judge)."""
+
+    model: str
+    # A Jinja2 template over the input fields, `answer` and (with reference) `reference`.
+    rubric: Optional[str] = None
+    scale: Literal["pass_fail", "1-5"] = "pass_fail"
+    reference: bool = True  # show the judge the labeled answer
+    max_tokens: int = Field(64, ge=8, le=1024)  # the verdict and its one-sentence reason
+
+    @field_validator("model")
+    @classmethod
+    def _model_string(cls, value: str) -> str:
+        return model_string(value)
+
+
 class FieldMetrics(_Strict):
-    """The metric of a structured answer: one per field (a plain name applies to all), and
-    how much each field weighs in the example's score (equal by default)."""
+    """The metric as a mapping: a structured answer's metric per field (a plain name applies
+    to all) and how much each field weighs (equal by default); or an LLM judge."""
 
     fields: dict[str, str] = Field(default_factory=dict)
     weights: dict[str, float] = Field(default_factory=dict)
+    judge: Optional[JudgeSpec] = None
+
+    @model_validator(mode="after")
+    def _judge_alone(self):
+        if self.judge is not None and (self.fields or self.weights):
+            raise ValueError("a judge grades the whole answer: give metric.judge alone, "
+                             "without fields or weights")
+        return self
 
     @field_validator("weights")
     @classmethod
@@ -248,129 +272,14 @@ class Task(BaseModel):
 def load_task(path: str | Path) -> Task:
     """Read and validate a task file; raise InputError (exit code 2) naming file:line and field."""
     path = Path(path)
-    text = _read_text(path)
-    tree = _parse_yaml(text, path)
+    text = read_text(path, MAX_TASK_FILE_BYTES)
+    tree = parse_yaml(text, path)
     if not isinstance(tree, dict):
         raise InputError("the file must hold a mapping (name:, data:, ...)", source=str(path),
                          fix="start from `promptsearch init DATAFILE` or docs/reference.md")
-    lines = _line_index(text)
+    lines = line_index(text)
     try:
         config = TaskConfig.model_validate(tree)
     except ValidationError as exc:
-        raise _explain(exc, path, lines) from None
+        raise explain(exc, path, lines, TaskConfig) from None
     return Task(config=config, source=str(path), base_dir=path.resolve().parent)
-
-
-def _read_text(path: Path) -> str:
-    if not path.is_file():
-        raise InputError("task file not found", source=str(path), fix="check the path")
-    if path.stat().st_size > MAX_TASK_FILE_BYTES:
-        raise InputError("task file larger than 1 MB", source=str(path),
-                         fix="keep data in the data files the task names")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 (byte {exc.start})", source=str(path),
-                         fix="save the file as UTF-8") from None
-
-
-def _parse_yaml(text: str, path: Path):
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=where,
-                         fix="fix the YAML syntax") from None
-    if node is None:
-        raise InputError("the file is empty", source=str(path),
-                         fix="write a task (see docs/reference.md)")
-    _refuse_aliases(node, path)
-    return yaml.safe_load(text)
-
-
-def _refuse_aliases(node, path: Path) -> None:
-    """Anchors/aliases are what YAML bombs are made of; task files never need them."""
-    seen: set[int] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            raise InputError("YAML aliases (*name) are not allowed", source=f"{path}:"
-                             f"{current.start_mark.line + 1}", fix="write the value out in full")
-        seen.add(id(current))
-        if isinstance(current, yaml.MappingNode):
-            stack.extend(child for pair in current.value for child in pair)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-
-
-def _line_index(text: str) -> dict[tuple, int]:
-    """Map each key path (name, 'data', 'train', ...) to its 1-based line in the file."""
-    index: dict[tuple, int] = {}
-
-    def walk(node, prefix: tuple) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                path = prefix + (key_node.value,)
-                index[path] = key_node.start_mark.line + 1
-                walk(value_node, path)
-        elif isinstance(node, yaml.SequenceNode):
-            for position, child in enumerate(node.value):
-                index[prefix + (position,)] = child.start_mark.line + 1
-                walk(child, prefix + (position,))
-
-    walk(yaml.compose(text, Loader=yaml.SafeLoader), ())
-    return index
-
-
-def _explain(exc: ValidationError, path: Path, lines: dict[tuple, int]) -> InputError:
-    error = exc.errors()[0]
-    loc = tuple(part for part in error["loc"] if not str(part).startswith("function-"))
-    loc = tuple(p for p in loc if p not in ("str", "list[str]", "int", "float"))
-    field = ".".join(str(part) for part in loc) or "(top level)"
-    line = _nearest_line(loc, lines)
-    where = f"{path}:{line}" if line else str(path)
-    message = _message(error)
-    fix = None if "(fix:" in message else _fix(error, loc)  # the validator gave its own fix
-    return InputError(message, source=where, field=field, fix=fix)
-
-
-def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> Optional[int]:
-    for cut in range(len(loc), 0, -1):
-        if loc[:cut] in lines:
-            return lines[loc[:cut]]
-    return None
-
-
-def _message(error: dict) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "missing":
-        return "required key is missing"
-    return error["msg"].removeprefix("Value error, ")
-
-
-def _fix(error: dict, loc: tuple) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        allowed = ", ".join(parent.model_fields) if parent else "see docs/reference.md"
-        return f"remove it or use one of: {allowed}"
-    if kind == "missing":
-        return f"add '{loc[-1]}:' to the file"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
-        return "write a value of the expected type"
-    return "see the task.yaml reference in docs/reference.md"
-
-
-def _model_at(loc: tuple):
-    model = TaskConfig
-    for part in loc:
-        field = model.model_fields.get(str(part))
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model
