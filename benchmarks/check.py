@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import faults, metric_change, reasoning, tasks_table
+from . import faults, judge, metric_change, reasoning, tasks_table
 from .harness import REPO, read_rows
 
 # Markdown table -> (its CSV, the function that renders it from that CSV alone)
@@ -32,6 +32,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "faults.md": ("faults.csv", faults.render),
     "metric_change.md": ("metric_change.csv", metric_change.render),
     "reasoning.md": ("reasoning.csv", reasoning.render),
+    "judge.md": ("judge.csv", judge.render),
 }
 ARCHIVE = "archive"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
