@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Literal, Optional
 
-from promptsearch.core import structured, templates
+from promptsearch.core import likelihood, structured, templates
 from promptsearch.core.reasoning import Reasoning, extract_answer, stop_for
 from promptsearch.core.retrieval import Retrieval
 
@@ -33,19 +33,28 @@ class OutputSpec:
     labels: Optional[tuple[str, ...]] = None
     verbalizer: Optional[tuple[str, ...]] = None  # words, aligned with labels
     fields: Optional[tuple[tuple[str, str], ...]] = None  # (name, type) of a JSON answer
+    likelihood: bool = False  # the most likely label word, scored, instead of a generated one
 
     def to_dict(self) -> dict:
         data = {"labels": list(self.labels) if self.labels else None,
                 "verbalizer": list(self.verbalizer) if self.verbalizer else None}
         if self.fields:  # only when used: ids of other keys stay as they were
             data["fields"] = [list(pair) for pair in self.fields]
+        if self.likelihood:
+            data["likelihood"] = True
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "OutputSpec":
         fields = data.get("fields")
         return cls(*(tuple(data[k]) if data.get(k) else None for k in ("labels", "verbalizer")),
-                   fields=tuple((name, kind) for name, kind in fields) if fields else None)
+                   fields=tuple((name, kind) for name, kind in fields) if fields else None,
+                   likelihood=bool(data.get("likelihood")))
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The label words as the model writes them, aligned with the labels."""
+        return self.verbalizer or self.labels or ()
 
     def word(self, target: str) -> str:
         if not self.labels or not self.verbalizer:
@@ -141,6 +150,8 @@ class PromptKey:
     def read(self, completion: str) -> Optional[str]:
         """The answer in the target's terms, or None: after the reasoning, if the key asks
         for it."""
+        if self.output.likelihood:
+            return likelihood.most_likely(completion, self.output.labels)
         if self.reasoning is None:
             return self.output.parse(completion)
         answer = self.output.parse(extract_answer(completion))

@@ -8,6 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
+from promptsearch.core import likelihood
 from promptsearch.core.key import PromptKey
 from promptsearch.core.metrics import Metric
 from promptsearch.core.stats import Answers
@@ -66,9 +67,12 @@ class Evaluator:
     """Scores keys for one run. `store` records each example; `meter` caps search-time calls."""
 
     def __init__(self, lm: LM, metric: Metric, store, run_id: str, *, max_tokens: int = 48,
-                 concurrency: int = 1):
+                 concurrency: int = 1, dev_score: str = "metric"):
         self.lm, self.metric, self.store, self.run_id = lm, metric, store, run_id
         self.max_tokens, self.concurrency = max_tokens, concurrency
+        # "probability": keys are ranked on dev (and confirmation) by the correct label's
+        # probability, a likelihood answer's graded score; test is always scored by the metric.
+        self.dev_score = dev_score
         # Called after each answer (in the scoring thread): a progress display counts examples.
         self.on_answer: Optional[Callable[[], None]] = None
 
@@ -189,6 +193,9 @@ class Evaluator:
                 self.metric.judge(prediction, example.target, example.inputs)
         except JudgeFailed as exc:  # asked again later, like a failed call (the answer is cached)
             score, note, error = None, None, str(exc)
+        if self.dev_score == "probability" and split != "test" and error is None:
+            found = likelihood.probabilities(completion.text, key.output.labels) or {}
+            score = found.get(example.target, 0.0)
         return {"run_id": self.run_id, "key_id": key.id, "split": split,
                 "example_id": example.id, "position": position, "completion": completion.text,
                 "prediction": prediction, "target": example.target, "score": score,
@@ -217,6 +224,9 @@ class Evaluator:
 
 def ask(lm: LM, key: PromptKey, inputs: dict[str, str], max_tokens: int) -> Completion:
     """One model call for one input, exactly as search and apps make it."""
+    if key.output.likelihood:
+        return lm.continuation_logprobs(key.render(**inputs), [
+            key.answer_separator + word for word in key.output.words])
     max_tokens = key.answer_tokens(max_tokens)
     if key.style == "chat":
         return lm.complete(messages=key.messages(**inputs), max_tokens=max_tokens)

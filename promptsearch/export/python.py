@@ -35,6 +35,9 @@ LABELS = {labels!r}
 VERBALIZER = {verbalizer!r}
 FIELDS = {fields!r}
 REASONING = {reasoning!r}  # the cue asking for reasoning before an "Answer:" line, or None
+# True: the answer is the most likely label word. Score each word of VERBALIZER (or LABELS),
+# after a space, as a continuation of render(); parse() takes the list of log-probabilities.
+LIKELIHOOD = {likelihood!r}
 MARKER, MARKER_PATTERN = {marker!r}, {marker_pattern!r}
 STOP = {stop!r}
 MAX_TOKENS = {max_tokens!r}
@@ -139,6 +142,9 @@ _MARKER_LINE = re.compile(MARKER_PATTERN, re.IGNORECASE | re.MULTILINE)
 def parse(completion):
     """The answer in the task's terms (a label for label tasks, a JSON object's text for
     structured ones), or None if there is none; after the reasoning, for a reasoning key."""
+    if LIKELIHOOD:
+        logprobs = json.loads(completion) if isinstance(completion, str) else completion
+        return LABELS[max(range(len(LABELS)), key=lambda i: logprobs[i])]
     if REASONING:
         answer = _parse(_after_reasoning(completion))
         return _parse_object(completion) if answer is None and FIELDS else answer
@@ -231,6 +237,7 @@ def python_module(lock: dict) -> str:
         verbalizer=list(key.output.verbalizer) if key.output.verbalizer else None,
         fields=[list(pair) for pair in key.output.fields] if key.output.fields else None,
         reasoning=key.reasoning.cue if key.reasoning else None,
+        likelihood=key.output.likelihood,
         marker=reasoning.MARKER, marker_pattern=reasoning.MARKER_LINE.pattern, stop=key.stop,
         max_tokens=_max_tokens(key, lock))
     source += FILL_SIMPLE if _simple(key) else FILL_JINJA

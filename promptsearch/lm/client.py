@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from promptsearch.core.secrets import api_key, redact, redact_url, url_secrets
+from promptsearch.errors import InputError
 from promptsearch.lm.health import ModelHealth, error_kind
 from promptsearch.lm.local import PROVIDER, LocalModels, default_style, register
 
@@ -139,13 +140,35 @@ class LM:
                    "stop": list(stop or []), "temperature": temperature}
         if seed is not None:
             request["seed"] = seed
+        return self._cached(request, self._call_with_retries)
+
+    def continuation_logprobs(self, prompt: str, continuations: list[str]) -> Completion:
+        """Each continuation's log-probability after `prompt`, as a JSON list in the text
+        (label likelihoods). Only in-process llama.cpp models expose them here; cached."""
+        request = {"prompt": prompt, "continuations": list(continuations), "kind": "logprobs"}
+        return self._cached(request, self._score_locally)
+
+    def _score_locally(self, request: dict) -> Completion:
+        if not self.is_local:
+            raise InputError(f"{self.model} gives no log-probabilities here", field="prompt.answer",
+                             fix="use a local model (local/NAME), or prompt.answer: generate")
+        try:
+            scores, prompt_tokens = LOCAL_MODELS.continuation_logprobs(
+                self.local_name, request["prompt"], request["continuations"], self.threads)
+        except Exception as exc:  # llama.cpp's (a prompt too long for the context, ...)
+            message = (str(exc).splitlines() or [""])[0][:300]
+            return Completion("", error=f"{type(exc).__name__}: {message}",
+                              error_kind=error_kind(exc))
+        return Completion(json.dumps(scores), prompt_tokens, 0)
+
+    def _cached(self, request: dict, call) -> Completion:
         cache_key = self._cache_key(request)
         if self.cache is not None:
             hit = self.cache.cache_get(cache_key)
             if hit is not None:
                 return Completion(hit["text"], hit["prompt_tokens"], hit["completion_tokens"],
                                   cached=True)
-        result = self._call_with_retries(request)
+        result = call(request)
         self.counter.add(result)
         self.health.note(result.error_kind)  # raises once retrying is pointless
         if self.cache is not None and result.error is None:

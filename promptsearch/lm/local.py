@@ -121,6 +121,51 @@ class LocalModels:
         return text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
 
 
+    def continuation_logprobs(self, name: str, prompt: str, continuations: list[str],
+                              threads: int) -> tuple[list[float], int]:
+        """Each continuation's log-probability after `prompt`, every token of it counted, and
+        the prompt's length in tokens. The prompt is evaluated once (reusing the KV cache for
+        the prefix it shares with the last call); each continuation is evaluated after it a
+        token at a time, then dropped."""
+        model, lock = self.get(name, threads)
+        with lock:
+            tokens = model.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+            _evaluate_prompt(model, tokens)
+            first = _last_log_softmax(model)
+            return [_continuation(model, first, text) for text in continuations], len(tokens)
+
+
+def _evaluate_prompt(model, tokens: list[int]) -> None:
+    held = list(model.input_ids[:model.n_tokens])
+    shared = 0
+    while shared < min(len(held), len(tokens) - 1) and held[shared] == tokens[shared]:
+        shared += 1
+    model.n_tokens = shared  # at least the last prompt token is evaluated: its logits are read
+    model.eval(tokens[shared:])
+
+
+def _continuation(model, first, text: str) -> float:
+    base = model.n_tokens
+    pieces = model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+    total = float(first[pieces[0]])
+    try:
+        for previous, token in zip(pieces, pieces[1:]):
+            model.eval([previous])
+            total += float(_last_log_softmax(model)[token])
+    finally:
+        model.n_tokens = base  # the continuation's tokens are dropped for the next one
+    return total
+
+
+def _last_log_softmax(model):
+    """The log-probabilities of the token after the last one evaluated."""
+    import numpy as np
+    from scipy.special import log_softmax
+
+    logits = np.ctypeslib.as_array(model._ctx.get_logits(), shape=(model.n_vocab(),))
+    return log_softmax(logits.astype(np.float64))
+
+
 _LOG = logging.getLogger("promptsearch.llama")
 _GGML_ERROR = 3
 _log_callback = None  # kept referenced: llama.cpp calls it from C

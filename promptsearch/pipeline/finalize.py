@@ -163,7 +163,9 @@ def _lock(prepared, store, run_id, rows: list[dict], tested, meter, confirmation
                    "test": test.score, "test_ci": [winner["test_lo"], winner["test_hi"]],
                    "test_examples": test.examples, "finalists_tested": len(rows),
                    # what `verify` and the next run's promotion compare with, example by example
-                   "test_by_example": test.by_example()},
+                   "test_by_example": test.by_example(),
+                   # which score ranked the keys on dev: the metric, or a label's probability
+                   "dev_by": config.search.dev_score},
         "baseline": None,
         "spent": {name: spent[name] for name in
                   ("lm_calls", "proposer_calls", "framework_calls", "model_calls", "test_calls",

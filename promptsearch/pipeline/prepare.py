@@ -78,9 +78,34 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
     space = SearchSpace(dataset, fields, config.data.target_name, list(config.prompt.seeds),
                         config.prompt.format, style, config.search.seed,
-                        config.search.max_demos, reasoning_options(config.search))
+                        config.search.max_demos, reasoning_options(config.search),
+                        likelihood=config.prompt.answer == "likelihood")
+    _check_answer_reading(task, dataset, lm, style)
     max_tokens = config.lm.max_tokens or answer_budget(dataset)
     return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens, judge)
+
+
+def _check_answer_reading(task: Task, dataset: Dataset, lm: LM, style: str) -> None:
+    """Label likelihoods need labels, a prompt scored as text, and a model that scores it."""
+    config, refuse = task.config, None
+    if config.prompt.answer == "likelihood":
+        if not dataset.labels:
+            refuse = ("prompt.answer", "likelihood answers are for label tasks",
+                      "give prompt.labels, or use prompt.answer: generate")
+        elif style != "completion":
+            refuse = ("prompt.style", "likelihood answers score completion-style prompts",
+                      "set prompt.style: completion")
+        elif config.search.reasoning:
+            refuse = ("search.reasoning", "a likelihood answer has no reasoning before it",
+                      "turn search.reasoning off, or use prompt.answer: generate")
+        elif not lm.is_local:
+            refuse = ("prompt.answer", f"{lm.model} gives no log-probabilities here",
+                      "use a local model (local/NAME), or prompt.answer: generate")
+    elif config.search.dev_score == "probability":
+        refuse = ("search.dev_score", "a probability needs likelihood answers",
+                  "set prompt.answer: likelihood, or search.dev_score: metric")
+    if refuse:
+        raise InputError(refuse[1], source=task.source, field=refuse[0], fix=refuse[2])
 
 
 def reasoning_options(search: SearchSpec) -> tuple[Optional[Reasoning], ...]:
@@ -152,13 +177,19 @@ def _make_lm(task: Task, model: str, store: Optional[Store], threads: Optional[i
     return lm
 
 
+# Settings added after stores held runs: at their defaults they are left out of a run's id.
+ADDED_SETTINGS = (("search", "reasoning", False), ("search", "dev_score", "metric"),
+                  ("prompt", "answer", "generate"))
+
+
 def run_id_prefix(task: Task, dataset_hash: str) -> str:
     """The run's identity: the task config and data, less what only says when to stop for
     failing calls (a run stopped by --max-error-rate resumes with another limit)."""
     config = task.config.model_dump(mode="json")
     config["search"].pop("max_error_rate", None)
-    if not config["search"].get("reasoning"):  # tasks without it keep their runs' ids
-        config["search"].pop("reasoning", None)
+    for section, name, default in ADDED_SETTINGS:  # tasks that leave them keep their run ids
+        if config[section].get(name, default) == default:
+            config[section].pop(name, None)
     if isinstance(config["metric"], dict) and config["metric"].get("judge") is None:
         config["metric"].pop("judge", None)  # likewise for structured tasks without a judge
     digest = hashlib.sha256(json.dumps([config, dataset_hash], sort_keys=True).encode())

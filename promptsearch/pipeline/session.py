@@ -50,9 +50,10 @@ def open_new_or_latest_run(store: Store, prepared: Prepared, resume: bool) -> st
 
 def make_evaluator(prepared: Prepared, store: Store, run_id: str,
                    concurrency: Optional[int] = None) -> Evaluator:
+    config = prepared.task.config
     return Evaluator(prepared.lm, prepared.metric, store, run_id, max_tokens=prepared.max_tokens,
-                     concurrency=concurrency or prepared.task.config.lm.concurrency
-                     or prepared.lm.default_concurrency)
+                     concurrency=concurrency or config.lm.concurrency
+                     or prepared.lm.default_concurrency, dev_score=config.search.dev_score)
 
 
 def make_context(prepared: Prepared, meter: BudgetMeter, store: Store, run_id: str,

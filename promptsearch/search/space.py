@@ -51,7 +51,8 @@ class Point:
 class SearchSpace:
     def __init__(self, dataset: Dataset, fields: tuple[str, ...], target: str,
                  seeds: list[str], user_format: Optional[str], style: str, seed: int,
-                 max_demos: int, reasonings: tuple[Optional[Reasoning], ...] = (None,)):
+                 max_demos: int, reasonings: tuple[Optional[Reasoning], ...] = (None,),
+                 likelihood: bool = False):
         self.dataset, self.fields, self.style, self.seed = dataset, fields, style, seed
         self.demo_counts = demo_counts(max_demos)
         self.target = target
@@ -67,6 +68,7 @@ class SearchSpace:
                            else ("random", "retrieved"))
         self.n_seeds = len(seeds)
         self.reasonings = reasonings
+        self.likelihood = likelihood and bool(dataset.labels)  # answers read from likelihoods
 
     def searches_reasoning(self) -> bool:
         """Whether reasoning is a dimension of this space (only when the task turns it on, so
@@ -102,7 +104,7 @@ class SearchSpace:
             retrieval=retrieval,
             format=self.formats[point.format].value,
             output=OutputSpec(labels, self.verbalizers[point.verbalizer] if labels else None,
-                              self.dataset.fields),
+                              self.dataset.fields, self.likelihood),
             style=self.style,
             reasoning=self.reasonings[point.reasoning],
         )

@@ -84,6 +84,8 @@ class PromptSpec(_Strict):
     labels: Optional[list[str]] = None
     format: Optional[str] = None
     style: Literal["auto", "completion", "chat"] = "auto"
+    # likelihood: a label task's answer is its most likely label word (local models).
+    answer: Literal["generate", "likelihood"] = "generate"
 
 
     @field_validator("labels", mode="before")
@@ -142,6 +144,9 @@ class SearchSpec(_Strict):
     # Off by default: reasoning costs many tokens a call and helps multi-step tasks only.
     # true: the built-in cues; or {max_tokens: N, cues: [...]}.
     reasoning: Union[bool, ReasoningSpec] = False
+    # probability: dev ranks keys by the correct label's probability (prompt.answer:
+    # likelihood), a graded score with less noise than right/wrong; test stays the metric.
+    dev_score: Literal["metric", "probability"] = "metric"
 
     def reasoning_spec(self) -> Optional[ReasoningSpec]:
         if self.reasoning is True:
