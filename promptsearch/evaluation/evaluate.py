@@ -84,13 +84,14 @@ class Evaluator:
         recorded = self._recorded_rows(key, split)
         rows, complete = self._run_missing(key, examples, split, meter, recorded)
         recorded.update({row["example_id"]: row for row in rows})
-        return self._summarise(key, examples, recorded, rows, complete,
+        return self._summarise(key, examples, split, recorded, rows, complete,
                                time.monotonic() - started)
 
     def recorded(self, key: PromptKey, examples: Sequence[Example], split: str) -> KeyScore:
         """The key's score from stored answers alone, never calling the model: complete only
         when every example's answer is stored (another worker's results, read back)."""
-        return self._summarise(key, examples, self._recorded_rows(key, split), [], True, 0.0)
+        return self._summarise(key, examples, split, self._recorded_rows(key, split), [], True,
+                               0.0)
 
     def _recorded_rows(self, key: PromptKey, split: str) -> dict[str, dict]:
         recorded = self.store.get_evaluations(self.run_id, key.id, split)
@@ -201,12 +202,20 @@ class Evaluator:
                 "prediction": prediction, "target": example.target, "score": score,
                 "error": error, "tokens": completion.tokens, "feedback": note, "judged": judged}
 
-    def _summarise(self, key, examples, recorded, new_rows, complete, seconds) -> KeyScore:
+    def _aggregate(self, rows: list[dict], split: str) -> float:
+        """The metric over the answers; on dev by probability, the mean probability (a corpus
+        metric would recompute itself from the answers and ignore it)."""
+        if self.dev_score == "probability" and split != "test":
+            return sum(row["score"] for row in rows) / len(rows)
+        return self.metric.aggregate([r["prediction"] for r in rows],
+                                     [r["target"] for r in rows], [r["score"] for r in rows])
+
+    def _summarise(self, key, examples, split, recorded, new_rows, complete,
+                   seconds) -> KeyScore:
         present = [recorded[ex.id] for ex in examples if ex.id in recorded]
         scores = [row["score"] for row in present]
         ok = [row for row in present if row["score"] is not None]
-        aggregate = self.metric.aggregate([r["prediction"] for r in ok], [r["target"] for r in ok],
-                                          [r["score"] for r in ok]) if ok else None
+        aggregate = self._aggregate(ok, split) if ok else None
         return KeyScore(
             key_id=key.id, score=aggregate, scores=scores,
             predictions=[row["prediction"] for row in present],
