@@ -9,10 +9,10 @@ from typing import Optional, Sequence, Union
 from promptsearch.core.key import PromptKey
 from promptsearch.core.templates import fields_used
 from promptsearch.errors import LMError
-from promptsearch.evaluation.evaluate import Evaluator, KeyScore, ask
+from promptsearch.evaluation.evaluate import KeyScore, ask
 from promptsearch.export import to_dspy
 from promptsearch.lm.client import LM
-from promptsearch.pipeline.prepare import Prepared, RunResult, prepare
+from promptsearch.pipeline.prepare import Prepared, RunResult, evaluator_for, prepare
 from promptsearch.pipeline.runner import execute
 from promptsearch.search.loop import Observer
 from promptsearch.storage import versions
@@ -65,8 +65,7 @@ def evaluate(task: Union[str, Path, Task], keys: Sequence[PromptKey], *, split: 
     store = store or open_store(results_dir)
     prepared = prepare(task, store)
     examples = prepared.dataset.test if split == "test" else prepared.dataset.dev
-    evaluator = Evaluator(prepared.lm, prepared.metric, store, f"eval-{task.name}",
-                          max_tokens=prepared.max_tokens)
+    evaluator = evaluator_for(prepared, store, f"eval-{task.name}")
     return [evaluator.score(key, examples, split) for key in keys]
 
 
@@ -121,7 +120,9 @@ def load_best(name: Union[str, Path], results_dir: Union[str, Path] = DEFAULT_RE
     results/<task>/best.json, the newest version), `task@N` (version N), `task@ALIAS` (e.g.
     `sentiment@production`, see `promptsearch promote`), `task@latest`, or a lock file path."""
     lock = _find_lock(name, results_dir, storage)
-    return BestPrompt(PromptKey.from_dict(lock["key"]), lock["model"], lock)
+    # A key searched for several models is used with the first unless told (predict(lm=...)).
+    model = (lock.get("models") or [lock["model"]])[0]
+    return BestPrompt(PromptKey.from_dict(lock["key"]), model, lock)
 
 
 def _find_lock(name: Union[str, Path], results_dir, storage: Optional[str]) -> dict:

@@ -28,6 +28,7 @@ class ScriptedModel:
         self.rule = lambda text: text.upper()
         self.fail_on = None  # substring of the prompt that triggers a transport error
         self.prompts: list[str] = []  # every prompt received, in order
+        self.asked = threading.local()  # .model: the model name of the call being answered
 
     def reply(self, prompt: str) -> str:
         with self.lock:
@@ -87,6 +88,7 @@ def _register(model: ScriptedModel) -> None:
             response = kwargs["model_response"]
             msgs = messages if messages is not None else kwargs["messages"]
             prompt = "\n\n".join(str(m["content"]) for m in msgs)
+            SCRIPTED.asked.model = kwargs.get("model", model_name)
             try:
                 text = SCRIPTED.reply(prompt)
             except ConnectionError as exc:

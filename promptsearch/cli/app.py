@@ -186,8 +186,8 @@ def cmd_eval(args, console: Console) -> int:
     keys = [(ref, load_best(ref, args.results, args.storage).key) for ref in args.key or []]
     store = open_store(args.results, args.storage)
     columns, examples = compare(task, store, args.prompt or [], keys, args.split, args.threads)
-    summary = Table(title=f"{task.name} · {task.config.model} · {len(examples)} {args.split} "
-                          "examples")
+    summary = Table(title=f"{task.name} · {task.config.model_label()} · {len(examples)} "
+                          f"{args.split} examples")
     for name in ("", "prompt", "score [95% CI]", "errors", "unparseable", "LM calls"):
         summary.add_column(name)
     for column in columns:

@@ -193,7 +193,7 @@ def cmd_validate(args, console: Console) -> int:
     if data.fields:
         kind = "structured task (JSON: " + ", ".join(f"{n} {t}" for n, t in data.fields) + ")"
     console.print(f"{args.task}: ok — {task.name}: {kind}; {len(data.pool)} demo pool, "
-                  f"{len(data.dev)} dev, {len(data.test)} test; model {task.config.model} "
+                  f"{len(data.dev)} dev, {len(data.test)} test; model {task.config.model_label()} "
                   f"({prepared.style}-style prompts); metric {prepared.metric.name}; "
                   f"{len(prepared.space.instructions)} instructions, "
                   f"{len(prepared.space.formats)} formats", highlight=False, soft_wrap=True)

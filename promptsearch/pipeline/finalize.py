@@ -55,7 +55,8 @@ def finalize(prepared: Prepared, store: Store, results_dir: Path, run_id: str,
                  confirmed.get(ranked[0]["key_id"]))
     lock["task_dir"] = relative_task_dir(prepared.task.base_dir, path)
     version, promotion = versions.record(
-        store, prepared.task.name, prepared.task.config.model, run_id, lock, prepared.metric,
+        store, prepared.task.name, prepared.task.config.model_label(), run_id, lock,
+        prepared.metric,
         promote, {example.id: example.target for example in prepared.dataset.test})
     if version is not None:  # the lock file always holds the newest version of the task
         lock["version"] = version
@@ -151,7 +152,8 @@ def _lock(prepared, store, run_id, rows: list[dict], tested, meter, confirmation
     spent = meter.snapshot()
     lock = {
         "task": config.name,
-        "model": config.model,
+        "model": config.model_label(),
+        **({"models": list(config.models)} if config.models else {}),
         "task_config": config.model_dump(mode="json"),  # `verify` re-reads the test data with it
         "task_dir": None,  # relative to the lock file: set once its path is known
         "key": store.get_key(winner["key_id"]),

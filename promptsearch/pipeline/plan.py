@@ -120,13 +120,20 @@ def _call_limit(prepared: Prepared, speed: Optional[float]) -> tuple[Optional[in
     return None, "no call limit, and no measured speed to turn minutes into calls"
 
 
+def _per_answer_note(judge_calls: int, models: int) -> str:
+    parts = ([f"on each of {models} models"] if models > 1 else []) + \
+        (["each answer and the judge's verdict"] if judge_calls else [])
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _budget_plan(prepared: Prepared, history: Recorded, calls: Optional[int],
                  calls_note: str) -> Plan:
     config = prepared.task.config
     search, data = config.search, prepared.dataset
-    seeds, per_answer = prepared.space.n_seeds, 1 + prepared.metric.calls_per_answer
-    dev = len(data.dev) * per_answer  # calls to score a key on dev: a judge doubles them
-    judged = " (each answer and the judge's verdict)" if per_answer > 1 else ""
+    models = 1 + len(prepared.others)
+    seeds, per_answer = prepared.space.n_seeds, (1 + prepared.metric.calls_per_answer) * models
+    dev = len(data.dev) * per_answer  # calls to score a key on dev: a judge, models multiply
+    judged = _per_answer_note(prepared.metric.calls_per_answer, models)
     proposer, source = _proposer_calls(search.strategy, history)
     limit = calls if calls is not None else 0
     baseline = min(seeds * dev, limit)
@@ -147,7 +154,7 @@ def _budget_plan(prepared: Prepared, history: Recorded, calls: Optional[int],
               Phase("finalists on test", (search.finalists + 1) * len(data.test) * per_answer,
                     False, f"{search.finalists} finalists + the seed x {len(data.test)} test "
                     f"examples{judged}, outside the budget")]
-    return Plan(prepared.task.name, config.model, search.strategy, prepared.style,
+    return Plan(prepared.task.name, config.model_label(), search.strategy, prepared.style,
                 search.racing_on(), phases, plain, raced, dev + proposer, source,
                 (0, 0), prepared.max_tokens)
 

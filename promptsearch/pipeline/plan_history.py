@@ -24,7 +24,7 @@ class Recorded:
 
 def recorded_history(store, prepared: Prepared) -> Recorded:
     config = prepared.task.config
-    model_runs = [run for run in store.list_runs() if run["model"] == config.model]
+    model_runs = [run for run in store.list_runs() if run["model"] == config.model_label()]
     recorded = Recorded()
     _speed(recorded, store, model_runs[-RECENT_RUNS:])
     same = [run for run in model_runs if run["task"] == prepared.task.name

@@ -6,14 +6,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from promptsearch.core.key import PromptKey
 from promptsearch.core.metrics import Metric, get_metric, structured_metric
 from promptsearch.core.reasoning import CUES, Reasoning
 from promptsearch.core.templates import check_template
 from promptsearch.errors import InputError
+from promptsearch.evaluation.evaluate import Evaluator
 from promptsearch.evaluation.judge import judge_metric
+from promptsearch.evaluation.models import ModelsEvaluator
 from promptsearch.lm.client import LM
 from promptsearch.search.space import SearchSpace
 from promptsearch.storage.store import Store
@@ -34,10 +36,12 @@ class Prepared:
     style: str
     max_tokens: int
     judge: Optional[LM] = None  # the LLM judge's model, when the metric is one
+    others: tuple[LM, ...] = ()  # the task's other models (models: in task.yaml)
 
     def models(self) -> list[LM]:
-        """The task model, the proposer and the judge, each once."""
-        return list({id(lm): lm for lm in (self.lm, self.proposer, self.judge) if lm}.values())
+        """The task model(s), the proposer and the judge, each once."""
+        every = (self.lm, *self.others, self.proposer, self.judge)
+        return list({id(lm): lm for lm in every if lm}.values())
 
     def seed_key(self) -> PromptKey:
         """The first seed prompt as the search scores it first."""
@@ -62,6 +66,7 @@ class RunResult:
 def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -> Prepared:
     """Validate everything a run will touch (data, metric, templates, model), making no call."""
     config = task.config
+    _check_models(task)
     dataset = load_dataset(task)
     fields = config.data.input_fields
     judge = _judge_lm(task, store, threads)
@@ -73,6 +78,7 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     if config.prompt.format:
         check_template(config.prompt.format, fields, task.source, "prompt.format")
     lm = _make_lm(task, config.model, store, threads)
+    others = tuple(_make_lm(task, name, store, threads) for name in (config.models or [])[1:])
     same = task.proposer == config.model
     proposer = lm if same else _make_lm(task, task.proposer, store, threads)
     style = config.prompt.style if config.prompt.style != "auto" else lm.default_style
@@ -80,9 +86,29 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
                         config.prompt.format, style, config.search.seed,
                         config.search.max_demos, reasoning_options(config.search),
                         likelihood=config.prompt.answer == "likelihood")
-    _check_answer_reading(task, dataset, lm, style)
+    for model in (lm, *others):
+        _check_answer_reading(task, dataset, model, style)
     max_tokens = config.lm.max_tokens or answer_budget(dataset)
-    return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens, judge)
+    return Prepared(task, dataset, metric, lm, proposer, space, style, max_tokens, judge,
+                    others)
+
+
+def evaluator_for(prepared: Prepared, store, run_id: str, *, concurrency: Optional[int] = None,
+                  max_tokens: Optional[int] = None) -> Union[Evaluator, ModelsEvaluator]:
+    """The run's Evaluator; with several models, one per model under `run_id@N`, combined by
+    search.objective."""
+    config = prepared.task.config
+
+    def one(lm: LM, scope: str) -> Evaluator:
+        return Evaluator(lm, prepared.metric, store, scope,
+                         max_tokens=max_tokens or prepared.max_tokens,
+                         concurrency=concurrency or config.lm.concurrency
+                         or lm.default_concurrency, dev_score=config.search.dev_score)
+
+    if not prepared.others:
+        return one(prepared.lm, run_id)
+    return ModelsEvaluator([one(lm, f"{run_id}@{place}") for place, lm in
+                            enumerate((prepared.lm, *prepared.others))], config.search.objective)
 
 
 def _check_answer_reading(task: Task, dataset: Dataset, lm: LM, style: str) -> None:
@@ -114,6 +140,14 @@ def reasoning_options(search: SearchSpec) -> tuple[Optional[Reasoning], ...]:
     if spec is None:
         return (None,)
     return (None, *(Reasoning(cue, spec.max_tokens) for cue in spec.cues or CUES))
+
+
+def _check_models(task: Task) -> None:
+    config = task.config
+    if config.models and config.search.strategy.startswith("dspy-"):
+        raise InputError("DSPy's optimizers score one model", source=task.source,
+                         field="search.strategy", fix="use a promptsearch strategy (auto), or "
+                                                      "one model")
 
 
 def _judge_lm(task: Task, store: Optional[Store], threads: Optional[int]) -> Optional[LM]:
@@ -178,8 +212,9 @@ def _make_lm(task: Task, model: str, store: Optional[Store], threads: Optional[i
 
 
 # Settings added after stores held runs: at their defaults they are left out of a run's id.
-ADDED_SETTINGS = (("search", "reasoning", False), ("search", "dev_score", "metric"),
-                  ("prompt", "answer", "generate"))
+ADDED_SETTINGS = ((("search", "reasoning"), False), (("search", "dev_score"), "metric"),
+                  (("prompt", "answer"), "generate"), (("search", "objective"), "mean"),
+                  (("models",), None))
 
 
 def run_id_prefix(task: Task, dataset_hash: str) -> str:
@@ -187,9 +222,11 @@ def run_id_prefix(task: Task, dataset_hash: str) -> str:
     failing calls (a run stopped by --max-error-rate resumes with another limit)."""
     config = task.config.model_dump(mode="json")
     config["search"].pop("max_error_rate", None)
-    for section, name, default in ADDED_SETTINGS:  # tasks that leave them keep their run ids
-        if config[section].get(name, default) == default:
-            config[section].pop(name, None)
+    for path, default in ADDED_SETTINGS:  # tasks that leave them keep their run ids
+        *sections, name = path
+        holder = config[sections[0]] if sections else config
+        if holder.get(name, default) == default:
+            holder.pop(name, None)
     if isinstance(config["metric"], dict) and config["metric"].get("judge") is None:
         config["metric"].pop("judge", None)  # likewise for structured tasks without a judge
     digest = hashlib.sha256(json.dumps([config, dataset_hash], sort_keys=True).encode())

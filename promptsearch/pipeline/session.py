@@ -10,8 +10,9 @@ from typing import Optional
 from promptsearch.core.states import Stop, StopReason
 from promptsearch.evaluation.budget import BudgetMeter
 from promptsearch.evaluation.evaluate import Evaluator
+from promptsearch.evaluation.models import ModelsEvaluator
 from promptsearch.pipeline.finalize import finalize
-from promptsearch.pipeline.prepare import Prepared, RunResult, run_id_prefix
+from promptsearch.pipeline.prepare import Prepared, RunResult, evaluator_for, run_id_prefix
 from promptsearch.search.base import Context, Pool, RunState
 from promptsearch.search.loop import Observer, incomplete_keys, retry_failed_calls
 from promptsearch.storage.store import Store
@@ -30,7 +31,7 @@ def create_run(store: Store, prepared: Prepared, run_id: str) -> bool:
     """Insert the run's row; False when a run of that id exists (one atomic insert, so two
     processes never both create it)."""
     config = prepared.task.config
-    return store.create_run(id=run_id, task=prepared.task.name, model=config.model,
+    return store.create_run(id=run_id, task=prepared.task.name, model=config.model_label(),
                             strategy=config.search.strategy, seed=config.search.seed,
                             config=config.model_dump(mode="json"),
                             dataset_hash=prepared.dataset.hash)
@@ -49,11 +50,8 @@ def open_new_or_latest_run(store: Store, prepared: Prepared, resume: bool) -> st
 
 
 def make_evaluator(prepared: Prepared, store: Store, run_id: str,
-                   concurrency: Optional[int] = None) -> Evaluator:
-    config = prepared.task.config
-    return Evaluator(prepared.lm, prepared.metric, store, run_id, max_tokens=prepared.max_tokens,
-                     concurrency=concurrency or config.lm.concurrency
-                     or prepared.lm.default_concurrency, dev_score=config.search.dev_score)
+                   concurrency: Optional[int] = None) -> Evaluator | ModelsEvaluator:
+    return evaluator_for(prepared, store, run_id, concurrency=concurrency)
 
 
 def make_context(prepared: Prepared, meter: BudgetMeter, store: Store, run_id: str,

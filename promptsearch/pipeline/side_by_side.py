@@ -13,8 +13,8 @@ from promptsearch.core.key import PromptKey
 from promptsearch.core.metrics import Metric
 from promptsearch.core.stats import score_interval
 from promptsearch.core.templates import check_template, fields_used
-from promptsearch.evaluation.evaluate import Evaluator, KeyScore
-from promptsearch.pipeline.prepare import prepare
+from promptsearch.evaluation.evaluate import KeyScore
+from promptsearch.pipeline.prepare import evaluator_for, prepare
 from promptsearch.task.config import Task
 
 
@@ -40,7 +40,8 @@ def key_from_prompt(prepared, text: str, where: str) -> PromptKey:
 
 
 def eval_run_id(prepared) -> str:
-    identity = f"{prepared.lm.identity()}|{prepared.max_tokens}"
+    identity = "+".join(lm.identity() for lm in (prepared.lm, *prepared.others))
+    identity += f"|{prepared.max_tokens}"
     if prepared.judge is not None:  # verdicts recorded under one judge are not another's
         identity += f"|judge {prepared.judge.identity()}|{prepared.task.config.metric.judge}"
     return f"eval-{prepared.task.name}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
@@ -55,7 +56,6 @@ def compare(task: Task, store, prompts: list[str], keys: list[tuple[str, PromptK
                for n, text in enumerate(prompts, 1)] + list(keys)
     # The answers are recorded per model (and answer length): a key scored again on another
     # model must not be served the first model's recorded answers.
-    evaluator = Evaluator(prepared.lm, prepared.metric, store, eval_run_id(prepared),
-                          max_tokens=prepared.max_tokens)
+    evaluator = evaluator_for(prepared, store, eval_run_id(prepared))
     return [Column(label, key, evaluator.score(key, examples, split), prepared.metric)
             for label, key in columns], list(examples)

@@ -24,8 +24,8 @@ from typing import Optional
 from promptsearch.core.key import PromptKey
 from promptsearch.core.stats import Answers, Comparison, compare, score_interval
 from promptsearch.errors import InputError
-from promptsearch.evaluation.evaluate import Evaluator, KeyScore
-from promptsearch.pipeline.prepare import prepare
+from promptsearch.evaluation.evaluate import KeyScore
+from promptsearch.pipeline.prepare import evaluator_for, prepare
 from promptsearch.search.loop import Observer
 from promptsearch.storage.connect import default_url
 from promptsearch.storage.lockfile import lock_path, read_lock, recorded_task_dir
@@ -100,15 +100,15 @@ def verify_lock(path: Path, store=None, use_cache: bool = False, threads: Option
     task = task_of(lock, path)
     prepared = prepare(task, ReadingCache(store) if use_cache else None, threads)
     with tempfile.TemporaryDirectory(prefix="promptsearch-verify-") as scratch:
-        evaluator = Evaluator(prepared.lm, prepared.metric,
-                              Store(default_url(Path(scratch))), f"verify-{task.name}",
-                              max_tokens=int(lock.get("max_tokens") or prepared.max_tokens))
+        scratch_store = Store(default_url(Path(scratch)))
+        evaluator = evaluator_for(prepared, scratch_store, f"verify-{task.name}",
+                                  max_tokens=int(lock.get("max_tokens") or prepared.max_tokens))
         if observer is not None:
             observer.on_phase(f"verifying {task.name}", len(prepared.dataset.test))
             evaluator.on_answer = observer.on_answer
         result = evaluator.score(PromptKey.from_dict(lock["key"]), prepared.dataset.test,
                                  "test")
-        evaluator.store.dispose()
+        scratch_store.dispose()
     if not result.examples:
         raise InputError(f"every test call failed ({result.errors} errors)", source=str(path),
                          fix="check that the model is reachable")

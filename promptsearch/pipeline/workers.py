@@ -138,9 +138,10 @@ def check_shardable(prepared: Prepared) -> None:
         raise InputError(f"search.strategy: {strategy} runs DSPy's own optimizer in one process "
                          "and cannot be shared by workers (fix: run it without --workers, or "
                          "pick another strategy)", source=prepared.task.source)
-    if prepared.metric.calls_per_answer:  # workers reserve a dev set's calls, not its verdicts
-        raise InputError("a judged task runs in one process for now", field="--workers",
-                         source=prepared.task.source, fix="run it without --workers")
+    if prepared.metric.calls_per_answer or prepared.others:  # workers reserve one dev set's
+        raise InputError("a judged or several-model task runs in one process for now",  # calls
+                         field="--workers", source=prepared.task.source,
+                         fix="run it without --workers")
 
 
 def shared_run_id(store: Store, prepared: Prepared, explicit: Optional[str] = None) -> str:

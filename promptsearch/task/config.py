@@ -147,6 +147,9 @@ class SearchSpec(_Strict):
     # probability: dev ranks keys by the correct label's probability (prompt.answer:
     # likelihood), a graded score with less noise than right/wrong; test stays the metric.
     dev_score: Literal["metric", "probability"] = "metric"
+    # With several models: a key's score is the metric over all their answers (mean), or its
+    # score on the model it does worst on (worst).
+    objective: Literal["mean", "worst"] = "mean"
 
     def reasoning_spec(self) -> Optional[ReasoningSpec]:
         if self.reasoning is True:
@@ -237,9 +240,36 @@ class TaskConfig(_Strict):
     model: str = DEFAULT_MODEL
     proposer: Optional[str] = None
     prompt: PromptSpec = Field(default_factory=PromptSpec)
+    # One key for several models (an app that switches between them): each candidate is
+    # scored on every one, and search.objective combines the scores. `model` is the first.
+    models: Optional[list[str]] = Field(None, min_length=2)
     metric: Union[str, FieldMetrics] = "exact_match"
     search: SearchSpec = Field(default_factory=SearchSpec)
     lm: LMSpec = Field(default_factory=LMSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_from_models(cls, values):
+        models = values.get("models") if isinstance(values, dict) else None
+        if isinstance(models, list) and models and "model" not in values:
+            values = {**values, "model": models[0]}
+        return values
+
+    @model_validator(mode="after")
+    def _model_among_models(self):
+        if self.models and self.model != self.models[0]:
+            raise ValueError("with models:, leave model out (the first of models is the main "
+                             "one: it proposes instructions and names the lock file's model)")
+        if self.models and len(set(self.models)) < len(self.models):
+            raise ValueError("list each of models once")
+        return self
+
+    def model_label(self) -> str:
+        """What runs, leaderboards and lock files call the model: several joined, with the
+        objective that combines them."""
+        if not self.models:
+            return self.model
+        return " + ".join(self.models) + f" ({self.search.objective})"
 
     @field_validator("name")
     @classmethod
@@ -252,6 +282,11 @@ class TaskConfig(_Strict):
     @classmethod
     def _model_string(cls, value: Optional[str]) -> Optional[str]:
         return value if value is None else model_string(value)
+
+    @field_validator("models")
+    @classmethod
+    def _model_strings(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        return value if value is None else [model_string(item) for item in value]
 
 
 class Task(BaseModel):
