@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import faults, judge, likelihood, metric_change, reasoning, tasks_table
+from . import faults, judge, likelihood, metric_change, models, reasoning, tasks_table
 from .harness import REPO, read_rows
 
 # Markdown table -> (its CSV, the function that renders it from that CSV alone)
@@ -34,6 +34,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "reasoning.md": ("reasoning.csv", reasoning.render),
     "judge.md": ("judge.csv", judge.render),
     "likelihood.md": ("likelihood.csv", likelihood.render),
+    "models.md": ("models.csv", models.render),
 }
 ARCHIVE = "archive"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
