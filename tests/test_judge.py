@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from conftest import write_task, write_upper_task
+from conftest import DATA, REPO, write_task, write_upper_task
 
 from promptsearch.api import open_store
 from promptsearch.cli.main import main
@@ -119,3 +119,32 @@ def test_dspy_strategies_are_refused_with_a_judge(tmp_path, judged, capsys):
     task.write_text(task.read_text().replace("strategy: tpe", "strategy: dspy-mipro"))
     assert main(["validate", str(task)]) == EXIT_BAD_INPUT
     assert "search.strategy" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_judge_check_runs_on_the_embedded_model(tmp_path, capsys):
+    """A small local judge is allowed; judge-check reports what it is worth (no claim on the
+    figures themselves: they are the benchmark's, results/judge.md)."""
+    task = write_task(tmp_path, f"""\
+name: words
+data:
+  train: {DATA}/translation_en-fr/train.jsonl
+  test: {DATA}/translation_en-fr/test.jsonl
+  dev_size: 4
+model: local/gemma-3-270m
+metric:
+  judge: {{model: local/gemma-3-270m}}
+""")
+    args = ["judge-check", str(task), "--examples", "3", "--results", str(tmp_path / "r"),
+            "--format", "json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["judge_calls"] == report["overall"]["n"] >= 6  # references and others
+    assert 0 <= report["overall"]["agreement"] <= 1
+    assert all(g["verdict"] for g in report["graded"])
+
+
+def test_the_bundled_judged_task_reads(tmp_path):
+    task = load_task(REPO / "benchmarks" / "tasks" / "variants" / "translation_en-fr_judge.yaml")
+    assert task.config.metric.judge.model == "local/qwen2.5-coder-1.5b"
+    assert "{{ input }}" in task.config.metric.judge.rubric
