@@ -34,9 +34,10 @@ from .strategies import configured
 MODES = {"generate": ("generate", "metric"), "likelihood": ("likelihood", "metric"),
          "likelihood+probability": ("likelihood", "probability")}
 SPEED_EXAMPLES = 50
-COLUMNS = ["task", "mode", "config", "seed_test", "winner_test", "winner_lo", "winner_hi",
-           "winner_unparseable", "test_examples", "dev_winner_best_on_test", "dev_test_spearman",
-           "finalists", "lm_calls", "seconds", "examples_per_second", "winner_key", "model_id"]
+COLUMNS = ["task", "mode", "config", "seed_test", "seed_unparseable", "winner_test",
+           "winner_lo", "winner_hi", "winner_unparseable", "test_examples",
+           "dev_winner_best_on_test", "dev_test_spearman", "finalists", "lm_calls", "seconds",
+           "examples_per_second", "winner_key", "model_id"]
 
 
 def configured_task(name: str, mode: str, budget: int):
@@ -54,11 +55,13 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", default=["sentiment", "word_in_context"])
     parser.add_argument("--budget", type=int, default=400)
     parser.add_argument("--out", default="results", type=Path)
+    parser.add_argument("--store", type=Path, help="the runs' store and call cache (default: "
+                                                   "OUT/bench; a new folder times every call)")
     args = parser.parse_args()
     provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     csv_path = args.out / "likelihood.csv"
     done = done_keys(csv_path, ("task", "mode", "config"))
-    store = open_store(args.out / "bench")
+    store = open_store(args.store or args.out / "bench")
     for name in args.tasks:
         for mode in MODES:
             task = configured_task(name, mode, args.budget)
@@ -67,7 +70,8 @@ def main() -> None:
             if (name, mode, config) in done:
                 continue
             started = time.monotonic()
-            result = run(task, store=store, results_dir=args.out / "bench", promote="always")
+            result = run(task, store=store, results_dir=args.store or args.out / "bench",
+                         promote="always")
             row = {"task": name, "mode": mode, "config": config,
                    **_search_row(store, result, time.monotonic() - started),
                    "examples_per_second": examples_per_second(prepared),
@@ -83,15 +87,20 @@ def _search_row(store, result, seconds: float) -> dict:
     winner = next(row for row in rows if row["winner"])
     seed = next(row for row in rows if row["baseline"])
     answers = store.get_evaluations(result.run_id, winner["key_id"], "test").values()
+    seeds = store.get_evaluations(result.run_id, seed["key_id"], "test").values()
     correlation = spearmanr([r["dev"] for r in rows], [r["test"] for r in rows]).statistic
-    return {"seed_test": seed["test"], "winner_test": winner["test"],
+    return {"seed_test": seed["test"], "seed_unparseable": _unparseable(seeds),
+            "winner_test": winner["test"],
             "winner_lo": winner["test_lo"], "winner_hi": winner["test_hi"],
-            "winner_unparseable": sum(a["error"] is None and a["prediction"] is None
-                                      for a in answers), "test_examples": len(answers),
+            "winner_unparseable": _unparseable(answers), "test_examples": len(answers),
             "dev_winner_best_on_test": winner["test"] >= max(r["test"] for r in rows),
             "dev_test_spearman": "" if math.isnan(correlation) else round(correlation, 3),
             "finalists": len(rows), "lm_calls": result.lock["spent"]["lm_calls"],
             "seconds": round(seconds, 1), "winner_key": result.lock["key_id"]}
+
+
+def _unparseable(answers) -> int:
+    return sum(a["error"] is None and a["prediction"] is None for a in answers)
 
 
 def examples_per_second(prepared) -> float:
@@ -121,14 +130,16 @@ def render(csv_path: Path) -> str:
              "winner best on test: among the finalists · Spearman: dev vs test score over the "
              "finalists · examples/s: seed prompt and a 4-demo key, 50 test examples each, no "
              f"cache · rows made at commit {', '.join(commits)}", "",
-             "| task | answers | seed test | winner test [CI] | unparseable (winner) | "
+             "| task | answers | seed test (unparseable) | winner test [CI] | "
+             "unparseable (winner) | "
              "dev winner best on test | Spearman dev–test | examples/s | search calls | "
              "seconds |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         spearman = r["dev_test_spearman"] or "–"
         lines.append(
-            f"| {r['task']} | {r['mode']} | {float(r['seed_test']):.2f} | "
+            f"| {r['task']} | {r['mode']} | {float(r['seed_test']):.2f} "
+            f"({r['seed_unparseable']}/{r['test_examples']}) | "
             f"{float(r['winner_test']):.2f} [{float(r['winner_lo']):.2f}, "
             f"{float(r['winner_hi']):.2f}] | {r['winner_unparseable']}/{r['test_examples']} | "
             f"{'yes' if r['dev_winner_best_on_test'] == 'True' else 'no'} | {spearman} | "
