@@ -129,7 +129,9 @@ def render(csv_path: Path) -> str:
              "the correct label's probability · accuracy with Wilson's 95% interval · dev "
              "winner best on test: among the finalists · Spearman: dev vs test score over the "
              "finalists · examples/s: seed prompt and a 4-demo key, 50 test examples each, no "
-             f"cache · rows made at commit {', '.join(commits)}", "",
+             "cache · seconds: the search's wall time, in one store, so likelihood+probability "
+             "reuses the likelihood search's cached calls · rows made at commit "
+             f"{', '.join(commits)}", "",
              "| task | answers | seed test (unparseable) | winner test [CI] | "
              "unparseable (winner) | "
              "dev winner best on test | Spearman dev–test | examples/s | search calls | "
