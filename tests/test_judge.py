@@ -148,3 +148,10 @@ def test_the_bundled_judged_task_reads(tmp_path):
     task = load_task(REPO / "benchmarks" / "tasks" / "variants" / "translation_en-fr_judge.yaml")
     assert task.config.metric.judge.model == "local/qwen2.5-coder-1.5b"
     assert "{{ input }}" in task.config.metric.judge.rubric
+
+
+def test_a_judged_task_is_refused_workers_in_one_line(tmp_path, judged, capsys):
+    task = _task(tmp_path)
+    assert main(["run", str(task), "--workers", "2", "--results", str(tmp_path / "r")]) == \
+        EXIT_BAD_INPUT
+    assert "--workers" in capsys.readouterr().err and judged.calls == 0

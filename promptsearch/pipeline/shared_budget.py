@@ -56,7 +56,9 @@ class SharedBudget(BudgetMeter):
         heartbeat thread)."""
         self.limit = Reservation.DECLARED_DEAD
 
-    def take(self, proposer: bool = False, framework: bool = False) -> None:
+    def take(self, proposer: bool = False, framework: bool = False, keep: int = 0) -> None:
+        """One call from the trial's reservation (`keep` is always 0 here: tasks whose metric
+        makes calls of its own run in one process, see workers.check_shardable)."""
         if self.limit is Reservation.DECLARED_DEAD and not self.in_setup:
             raise BudgetExhausted(str(DECLARED_DEAD))
         with self._lock:
