@@ -4,7 +4,8 @@
                                  [--contenders ...] [--seeds 0 1] [--dev-size N]
 
 Contenders: the task's seed prompt (no search), promptsearch `auto` and `tpe`, and DSPy's MIPROv2
-(auto="light"), COPRO and BootstrapFewShotWithRandomSearch run through DSPy's own API and format
+(auto="light"), COPRO, BootstrapFewShotWithRandomSearch and GEPA (its reflection model the task
+model, as a user without a bigger model runs it) through DSPy's own API and format
 (benchmarks/compare_dspy.py). Task and proposer calls count together; test scoring is outside
 the budget for everyone. Appends one row per task × model × contender × seed to
 results/benchmarks/compare.csv as each finishes (rows already there are skipped, so a stopped
@@ -35,7 +36,7 @@ from .harness import append_row, done_keys, read_rows
 from .strategies import configured
 
 CONTENDERS = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro",
-              "dspy-copro", "dspy-bootstrap"]
+              "dspy-copro", "dspy-bootstrap", "dspy-gepa"]
 COLUMNS = ["task", "model", "contender", "seed", "budget", "dev_size", "dev_split", "test",
            "test_lo", "test_hi", "lm_calls", "proposer_calls", "tokens", "seconds",
            "parse_failures", "search_parse_failures", "test_examples", "note"]

@@ -87,8 +87,8 @@ def test_match_dspy_runs_dspy_contenders_before_promptsearch():
     from benchmarks.compare import CONTENDERS, contender_order
 
     assert contender_order(CONTENDERS, True) == [
-        "seed-prompt", "dspy-mipro", "dspy-copro", "dspy-bootstrap", "promptsearch-auto",
-        "promptsearch-tpe"]
+        "seed-prompt", "dspy-mipro", "dspy-copro", "dspy-bootstrap", "dspy-gepa",
+        "promptsearch-auto", "promptsearch-tpe"]
     assert contender_order(CONTENDERS, False) == CONTENDERS
 
 
