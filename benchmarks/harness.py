@@ -84,6 +84,11 @@ def write_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
         append_row(path, row, columns)
 
 
+def commits_of(rows: list[dict]) -> str:
+    """The commits a table's rows were made at, short and comma-separated, for its header."""
+    return ", ".join(sorted({row["commit"][:12] for row in rows}))
+
+
 def read_rows(path: Path) -> list[dict]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))

@@ -19,7 +19,7 @@ from promptsearch.pipeline.judge_check import check_judge
 from promptsearch.pipeline.prepare import prepare
 from promptsearch.task.config import FieldMetrics, JudgeSpec, load_task
 
-from .harness import append_row, done_keys, provenance, read_rows
+from .harness import append_row, commits_of, done_keys, provenance, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
 JUDGES = ("local/gemma-3-270m", "local/qwen2.5-coder-1.5b")
@@ -68,7 +68,7 @@ def main() -> None:
 def render(csv_path: Path) -> str:
     """judge.md, from judge.csv alone."""
     rows = read_rows(csv_path)
-    commits = sorted({r["commit"][:12] for r in rows})
+    commits = commits_of(rows)
     lines = ["# Judges against exact answers (`promptsearch judge-check`)", "",
              "`python -m benchmarks.judge` · pass/fail judge shown the reference answer · on "
              "each task's first dev examples: the task model's (gemma-3-270m) answers with the "
@@ -76,7 +76,7 @@ def render(csv_path: Path) -> str:
              "(wrong) · truth by exact match · agreement with Wilson's 95% interval · Cohen's "
              "kappa (scikit-learn): 0 is chance, 1 full agreement; undefined when the truth or "
              "the verdicts are all one kind · false pass: a wrong answer the judge passed · "
-             f"rows made at commit {', '.join(commits)}", "",
+             f"rows made at commit {commits}", "",
              "| task | judge | answers | n | agreement [CI] | kappa | false pass | false fail "
              "| judge calls |",
              "|---|---|---|---|---|---|---|---|---|"]

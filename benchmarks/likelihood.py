@@ -28,7 +28,7 @@ from promptsearch.lm.client import LM
 from promptsearch.pipeline.prepare import prepare, run_id_prefix
 from promptsearch.search.space import Point
 
-from .harness import append_row, done_keys, provenance, read_rows
+from .harness import append_row, commits_of, done_keys, provenance, read_rows
 from .strategies import configured
 
 MODES = {"generate": ("generate", "metric"), "likelihood": ("likelihood", "metric"),
@@ -120,7 +120,7 @@ def examples_per_second(prepared) -> float:
 def render(csv_path: Path) -> str:
     """likelihood.md, from likelihood.csv alone."""
     rows = read_rows(csv_path)
-    commits = sorted({r["commit"][:12] for r in rows})
+    commits = commits_of(rows)
     lines = ["# Label answers: generated or the most likely label (gemma-3-270m, test set)", "",
              "`python -m benchmarks.likelihood` · tpe, 400 search calls, the task's dev set, "
              "seed 0, 5 finalists + the seed prompt on test · generate: answers generated, "
@@ -131,7 +131,7 @@ def render(csv_path: Path) -> str:
              "finalists · examples/s: seed prompt and a 4-demo key, 50 test examples each, no "
              "cache · seconds: the search's wall time, in one store, so likelihood+probability "
              "reuses the likelihood search's cached calls · rows made at commit "
-             f"{', '.join(commits)}", "",
+             f"{commits}", "",
              "| task | answers | seed test (unparseable) | winner test [CI] | "
              "unparseable (winner) | "
              "dev winner best on test | Spearman dev–test | examples/s | search calls | "

@@ -25,7 +25,7 @@ from promptsearch.evaluation.evaluate import Evaluator, paired_answers
 from promptsearch.pipeline.prepare import prepare, run_id_prefix
 from promptsearch.task.config import load_task
 
-from .harness import append_row, done_keys, provenance, read_rows
+from .harness import append_row, commits_of, done_keys, provenance, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
 # Task files: the bundled tasks, and in variants/ the same data under another metric (kept out
@@ -108,7 +108,7 @@ def _rescore(metric, answers: Answers) -> Answers:
 def render(csv_path: Path) -> str:
     """metric_change.md, from metric_change.csv alone."""
     rows = read_rows(csv_path)
-    commits = sorted({r["commit"][:12] for r in rows})
+    commits = commits_of(rows)
     lines = ["# The winner when the metric changes (gemma-3-270m, test set)", "",
              "`python -m benchmarks.metric_change` · the same task searched by each metric "
              "(tpe, 800 LM calls, dev_size 30, seed 0), then the winner and the seed prompt "
@@ -116,7 +116,7 @@ def render(csv_path: Path) -> str:
              "95% intervals with each metric (Wilson for exact match, BCa over resampled "
              "examples for chrF, a corpus score) · Δ: winner − seed on the same examples, "
              "one-sided paired permutation p · "
-             f"rows made at commit {', '.join(commits)}", "",
+             f"rows made at commit {commits}", "",
              "| searched by | key | key id | instruction | demos | exact match [CI] | Δ (p) | "
              "chrF [CI] | Δ (p) | search calls | seconds |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -20,7 +20,7 @@ from promptsearch.core.key import PromptKey
 from promptsearch.core.stats import score_interval
 from promptsearch.pipeline.prepare import evaluator_for, prepare, run_id_prefix
 
-from .harness import append_row, done_keys, provenance, read_rows
+from .harness import append_row, commits_of, done_keys, provenance, read_rows
 from .strategies import configured
 
 MODELS = ("local/gemma-3-270m", "local/qwen2.5-coder-1.5b")
@@ -91,14 +91,14 @@ def scored_on_each_model(name: str, args, store, result) -> list[dict]:
 def render(csv_path: Path) -> str:
     """models.md, from models.csv alone."""
     rows = read_rows(csv_path)
-    commits = sorted({r["commit"][:12] for r in rows})
+    commits = commits_of(rows)
     lines = ["# One key per model, or one for both (test set)", "",
              "`python -m benchmarks.models` · searched for gemma-3-270m alone, for "
              "Qwen2.5-Coder-1.5B alone, and for both (`models:`, worst objective), each with "
              "auto, 240 search calls, dev 20, completion-style prompts · each winner and the "
              "seed prompt then scored on 60 test examples with each model · accuracy with "
              "Wilson's 95% interval · no times: calls other benchmarks made are served from "
-             f"the shared call cache · rows made at commit {', '.join(commits)}", "",
+             f"the shared call cache · rows made at commit {commits}", "",
              "| task | searched for | scored on | winner test [CI] | seed test | search calls | "
              "winner |",
              "|---|---|---|---|---|---|---|"]

@@ -22,7 +22,7 @@ from promptsearch.api import open_store, run
 from promptsearch.core.key import PromptKey
 from promptsearch.pipeline.prepare import prepare, run_id_prefix
 
-from .harness import append_row, done_keys, provenance, read_rows
+from .harness import append_row, commits_of, done_keys, provenance, read_rows
 from .strategies import configured
 
 DEFAULT_TASKS = ("sum", "reasoning/multistep")
@@ -102,7 +102,7 @@ def row_of(prepared, store, result, seconds: float) -> dict:
 def render(csv_path: Path) -> str:
     """reasoning.md, from reasoning.csv alone."""
     rows = read_rows(csv_path)
-    commits = sorted({r["commit"][:12] for r in rows})
+    commits = commits_of(rows)
     models = sorted({r["model"] for r in rows})
     lines = ["# Reasoning in the search space or not (test set)", "",
              "`python -m benchmarks.reasoning` · each task searched twice with the same model, "
@@ -110,7 +110,7 @@ def render(csv_path: Path) -> str:
              "the winner alone on test · 95% intervals with the "
              "task's metric · Δ: winner − seed prompt on the same test examples, one-sided "
              "paired permutation p · tokens per call on test, prompt and answer · "
-             f"model {', '.join(models)} · rows made at commit {', '.join(commits)}",
+             f"model {', '.join(models)} · rows made at commit {commits}",
              "",
              "| task | reasoning in space | dev / test examples | seed test [CI] | "
              "winner test [CI] | Δ (p) | search calls | tokens/call seed → winner | "

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from promptsearch import run
 from promptsearch.api import open_store
+from promptsearch.pipeline.prepare import prepare, run_id_prefix
 from promptsearch.task.config import load_task
 from promptsearch.task.data import load_dataset
-from promptsearch.pipeline.prepare import prepare, run_id_prefix
 
 from . import report_data
-from .harness import append_row, done_keys, provenance, read_rows
+from .harness import append_row, commits_of, done_keys, provenance, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
 COLUMNS = ["task", "config", "seed_test", "seed_lo", "seed_hi", "winner_test", "winner_lo",
@@ -70,13 +70,13 @@ def _row(name: str, config: str, result, seconds: float) -> dict:
 def render(csv_path: Path) -> str:
     """tasks.md, from tasks.csv alone."""
     rows = read_rows(csv_path)
-    commits = sorted({r["commit"][:12] for r in rows})
+    commits = commits_of(rows)
     lines = ["# Seed prompt vs searched winner (gemma-3-270m, test set)", "",
              "`python -m benchmarks.tasks_table` · budget 800 LM calls, dev_size 30, seed 0, "
              "strategy tpe · 95% intervals with the task's metric (Wilson for 0/1 scores) · "
              "Δ and p: paired permutation test of the winner against the seed prompt on the same "
              "test examples; Holm p: corrected for the finalists compared with the seed · "
-             f"rows made at commit {', '.join(commits)}", "",
+             f"rows made at commit {commits}", "",
              "| task | seed test [CI] | winner test [CI] | Δ | p | Holm p (finalists) | "
              "search calls (proposer) | model calls | test calls | seconds |",
              "|---|---|---|---|---|---|---|---|---|---|"]

@@ -187,25 +187,30 @@ class Evaluator:
 
     def _row(self, key, example, position, split, completion: Completion) -> dict:
         prediction = None if completion.error else key.read(completion.text)
-        error = completion.error
-        judged = bool(self.metric.calls_per_answer) and error is None and prediction is not None
-        try:
-            score, note = (None, None) if error else \
-                self.metric.judge(prediction, example.target, example.inputs)
-        except JudgeFailed as exc:  # asked again later, like a failed call (the answer is cached)
-            score, note, error = None, None, str(exc)
-        if self.dev_score == "probability" and split != "test" and error is None:
+        error, score, note = completion.error, None, None
+        by_probability = self._by_probability(split)  # the metric is not asked: no judge call
+        judged = bool(self.metric.calls_per_answer) and error is None and \
+            prediction is not None and not by_probability
+        if error is None and by_probability:
             found = likelihood.probabilities(completion.text, key.output.labels) or {}
             score = found.get(example.target, 0.0)
+        elif error is None:
+            try:
+                score, note = self.metric.judge(prediction, example.target, example.inputs)
+            except JudgeFailed as exc:  # asked again later like a failed call (answer cached)
+                score, error = None, str(exc)
         return {"run_id": self.run_id, "key_id": key.id, "split": split,
                 "example_id": example.id, "position": position, "completion": completion.text,
                 "prediction": prediction, "target": example.target, "score": score,
                 "error": error, "tokens": completion.tokens, "feedback": note, "judged": judged}
 
+    def _by_probability(self, split: str) -> bool:
+        return self.dev_score == "probability" and split != "test"
+
     def _aggregate(self, rows: list[dict], split: str) -> float:
         """The metric over the answers; on dev by probability, the mean probability (a corpus
         metric would recompute itself from the answers and ignore it)."""
-        if self.dev_score == "probability" and split != "test":
+        if self._by_probability(split):
             return sum(row["score"] for row in rows) / len(rows)
         return self.metric.aggregate([r["prediction"] for r in rows],
                                      [r["target"] for r in rows], [r["score"] for r in rows])

@@ -63,17 +63,16 @@ def check_judge(prepared: Prepared, examples: int) -> JudgeReport:
     if prepared.judge is None:
         raise InputError("the task's metric is not a judge", source=prepared.task.source,
                          field="metric", fix="set metric: {judge: {model: ...}}")
-    chosen = prepared.dataset.dev[:examples]
+    chosen, seed = prepared.dataset.dev[:examples], prepared.seed_key()
     graded = [g for index, example in enumerate(chosen)
-              for g in _grade_example(prepared, example, chosen, index)]
+              for g in _grade_example(prepared, seed, example, chosen, index)]
     model_answers = [g for g in graded if g.kind == KINDS[0]]
     return JudgeReport(prepared.metric.name, len(chosen), graded, agreement("all", graded),
                        agreement("the model's answers", model_answers),
                        len(graded))
 
 
-def _grade_example(prepared: Prepared, example, chosen, index: int) -> list[Graded]:
-    seed = prepared.seed_key()
+def _grade_example(prepared: Prepared, seed, example, chosen, index: int) -> list[Graded]:
     reply = ask(prepared.lm, seed, example.inputs, prepared.max_tokens)
     own = None if reply.error else seed.read(reply.text)
     other = chosen[(index + 1) % len(chosen)].target
