@@ -23,7 +23,16 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import faults, judge, likelihood, metric_change, models, reasoning, tasks_table
+from . import (
+    compare_report,
+    faults,
+    judge,
+    likelihood,
+    metric_change,
+    models,
+    reasoning,
+    tasks_table,
+)
 from .harness import REPO, read_rows
 
 # Markdown table -> (its CSV, the function that renders it from that CSV alone)
@@ -35,6 +44,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "judge.md": ("judge.csv", judge.render),
     "likelihood.md": ("likelihood.csv", likelihood.render),
     "models.md": ("models.csv", models.render),
+    "benchmarks/compare.md": ("benchmarks/compare.csv", compare_report.render),
 }
 ARCHIVE = "archive"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -52,11 +62,17 @@ def problems(results: Path) -> list[str]:
         csv_name, render = TABLES[name]
         if render(results / csv_name) != md.read_text(encoding="utf-8"):
             found.append(f"{md}: differs from what its CSV renders (fix: rerun "
-                         f"`python -m benchmarks.{render.__module__.split('.')[-1]}`; never "
+                         f"`python -m benchmarks.{_benchmark_of(render)}`; never "
                          "edit a table by hand)")
     for csv_file in _files(results, "*.csv"):
         found += _unrecorded_rows(csv_file)
     return found
+
+
+def _benchmark_of(render: Callable) -> str:
+    """The benchmark module that writes a table (a long one keeps its report apart, as
+    compare and compare_report)."""
+    return render.__module__.split(".")[-1].removesuffix("_report")
 
 
 def _files(results: Path, pattern: str) -> list[Path]:

@@ -9,8 +9,9 @@ model, as a user without a bigger model runs it) through DSPy's own API and form
 (benchmarks/compare_dspy.py). Task and proposer calls count together; test scoring is outside
 the budget for everyone. Appends one row per task × model × contender × seed to
 results/benchmarks/compare.csv as each finishes (rows already there are skipped, so a stopped
-benchmark resumes), the best-dev-vs-calls curves to curves.csv, then rewrites compare.md and
-curves.html (one chart per task and model).
+benchmark resumes), the budget curves to curves.csv (best dev score after each candidate and,
+for promptsearch, its best-dev key's test score: benchmarks/compare_curve.py), then rewrites
+compare.md and curves.html (charts per task and model).
 
 With --match-dspy, the DSPy contenders of a task run first and each promptsearch contender's
 budget is cut to the calls the best of them actually used (highest test score; the fewest calls
@@ -25,11 +26,11 @@ from pathlib import Path
 
 from promptsearch import run
 from promptsearch.api import open_store
-from promptsearch.task.data import load_dataset
-from promptsearch.evaluation.evaluate import Evaluator
-from promptsearch.pipeline.prepare import prepare
 from promptsearch.core.stats import score_interval
+from promptsearch.pipeline.prepare import evaluator_for, prepare
+from promptsearch.task.data import load_dataset
 
+from .compare_curve import test_curve
 from .compare_dspy import run_dspy
 from .compare_report import best_dspy, write_curves_page, write_summary
 from .harness import append_row, done_keys, read_rows
@@ -41,7 +42,7 @@ COLUMNS = ["task", "model", "contender", "seed", "budget", "dev_size", "dev_spli
            "test_lo", "test_hi", "lm_calls", "proposer_calls", "tokens", "seconds",
            "parse_failures", "search_parse_failures", "test_examples", "note"]
 KEY = ("task", "model", "contender", "seed", "budget")
-CURVE_COLUMNS = ["task", "model", "contender", "seed", "budget", "lm_calls", "best_dev"]
+CURVE_COLUMNS = ["task", "model", "contender", "seed", "budget", "lm_calls", "best_dev", "test"]
 DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translation_en-fr",
                  "antonyms"]
 
@@ -51,10 +52,12 @@ def run_contender(task, contender: str, store, results: Path,
     if contender == "seed-prompt":
         return score_seed(task, store, threads), []
     if contender.startswith("dspy-"):
-        return run_dspy(task, contender.removeprefix("dspy-"), _budget(task), threads)
+        fields, points = run_dspy(task, contender.removeprefix("dspy-"), _budget(task), threads)
+        return fields, [(calls, best, None) for calls, best in points]
     started = time.monotonic()
     result = run(task, store=store, results_dir=results, threads=threads)
-    return _search_row(result, store, time.monotonic() - started), _search_curve(store, result)
+    fields = _search_row(result, store, time.monotonic() - started)
+    return fields, test_curve(task, store, result, threads)
 
 
 def score_seed(task, store, threads: int) -> dict:
@@ -62,8 +65,7 @@ def score_seed(task, store, threads: int) -> dict:
     prepared = prepare(task, None, threads)
     prepared.lm.cache = store
     key = prepared.space.key(prepared.space.baselines()[0])
-    evaluator = Evaluator(prepared.lm, prepared.metric, store, f"compare-seed-{task.name}",
-                          max_tokens=prepared.max_tokens)
+    evaluator = evaluator_for(prepared, store, f"compare-seed-{task.name}")
     started = time.monotonic()
     test = evaluator.score(key, prepared.dataset.test, "test")
     low, high = score_interval(prepared.metric, test.answers())
@@ -89,18 +91,6 @@ def _search_row(result, store, seconds: float) -> dict:
 def _confirmed(lock: dict) -> str:
     held_back = lock["scores"].get("confirm_examples") or 0
     return f"; leaders re-scored on {held_back} held-back train examples" if held_back else ""
-
-
-def _search_curve(store, result) -> list[tuple[int, float]]:
-    """Best dev score after each scored candidate, against dev-scoring calls so far (the
-    proposer's calls, in the table, come on top of these)."""
-    points, calls, best = [], 0, None
-    for candidate in store.list_candidates(result.run_id):
-        calls += candidate["lm_calls"]
-        if candidate["status"] == "complete" and candidate["dev_score"] is not None:
-            best = candidate["dev_score"] if best is None else max(best, candidate["dev_score"])
-            points.append((calls, best))
-    return points
 
 
 def _budget(task) -> int:
@@ -178,9 +168,9 @@ def main() -> None:
                                                args.threads)
                 if note:
                     fields["note"] = "; ".join(filter(None, [fields.get("note"), note]))
-                for calls, best in points:
-                    append_row(curves_path, {**common, "lm_calls": calls, "best_dev": best},
-                               CURVE_COLUMNS)
+                for calls, best, test in points:
+                    append_row(curves_path, {**common, "lm_calls": calls, "best_dev": best,
+                                             "test": test}, CURVE_COLUMNS)
                 dataset = load_dataset(task)
                 append_row(csv_path, {**common, "dev_size": len(dataset.dev),
                                       "dev_split": task.config.data.dev_split,

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 
+from promptsearch.core.stats import Answers, score_interval
 from promptsearch.evaluation.budget import BudgetMeter
 from promptsearch.pipeline.prepare import prepare
 from promptsearch.search.base import Context
 from promptsearch.search.strategies.dspy import dspy_strategy, score_program
-from promptsearch.core.stats import Answers, score_interval
 
 
 def run_dspy(task, optimizer: str, budget: int, threads: int) -> tuple[dict, list[tuple]]:
@@ -33,7 +33,7 @@ def run_dspy(task, optimizer: str, budget: int, threads: int) -> tuple[dict, lis
            "tokens": strategy.tokens(), "seconds": round(search_seconds, 1),
            "parse_failures": failures,
            "search_parse_failures": meter.spent.parse_failures,
-           "note": strategy.failure or ""}
+           "note": strategy.failure or _cap_note(strategy)}
     return row, curve(strategy.evaluations, len(prepared.dataset.dev))
 
 
@@ -48,3 +48,10 @@ def curve(evaluations: list[tuple[int, float]], dev_size: int) -> list[tuple[int
         best = score if best is None else max(best, score)
         points.append((block[-1][0], best))
     return points
+
+
+def _cap_note(strategy) -> str:
+    if not strategy.stopped_at_cap:
+        return ""
+    return (f"stopped by the cap at {strategy.context.meter.spent.lm_calls} calls "
+            "(its light preset plans more), with its best program so far")

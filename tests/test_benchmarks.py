@@ -59,7 +59,13 @@ def test_compare_harness_writes_its_columns_and_resumes(tmp_path):
         assert values["lm_calls"] <= 24
     assert float(rows[0]["lm_calls"]) == 0 and float(rows[1]["lm_calls"]) > 0
     assert float(rows[2]["lm_calls"]) > 0  # counted at the provider as DSPy made them
-    assert (tmp_path / "curves.csv").exists() and "<svg" in (tmp_path / "curves.html").read_text()
+    assert "<svg" in (tmp_path / "curves.html").read_text()
+    curve = _rows(tmp_path / "curves.csv")
+    searched = [r for r in curve if r["contender"] == "promptsearch-tpe"]
+    assert all(r["test"] for r in searched)  # each point's best-dev key was scored on test
+    assert searched[-1]["test"] == rows[1]["test"]  # and the last is the winner, at its calls
+    assert float(searched[-1]["lm_calls"]) == float(rows[1]["lm_calls"])
+    assert not any(r["test"] for r in curve if r["contender"] == "dspy-bootstrap")
     assert "promptsearch-tpe" in (tmp_path / "compare.md").read_text()
     again = _bench(*args, out=tmp_path)
     assert again.returncode == 0 and len(_rows(tmp_path / "compare.csv")) == 3  # resumed: done
@@ -449,3 +455,47 @@ def test_check_leaves_out_what_git_ignores_such_as_a_local_runs_leaderboard():
     finally:
         if not existed:
             local.unlink()
+
+
+def test_a_search_curve_follows_the_best_dev_key_and_counts_proposer_calls_first():
+    from benchmarks.compare_curve import incumbents
+
+    def candidate(key, dev, calls, status="complete"):
+        return {"key_id": key, "dev_score": dev, "lm_calls": calls, "status": status}
+
+    candidates = [candidate("a", 0.4, 15), candidate("b", 0.3, 15),
+                  candidate("c", None, 5, status="pruned"), candidate("d", 0.6, 15),
+                  candidate("e", 0.6, 15)]  # a tie keeps the earlier key, as the ranking does
+    assert incumbents(candidates, proposer_calls=8) == [
+        (23, 0.4, "a"), (38, 0.4, "a"), (58, 0.6, "d"), (73, 0.6, "d")]
+
+
+def test_calls_to_match_reads_the_test_curve_as_steps_and_averages_seeds_where_all_ran():
+    from benchmarks.compare_curve import calls_to_match, mean_curve, test_at
+
+    first = [(20, 0.5), (60, 0.7), (120, 0.6)]
+    second = [(30, 0.6), (90, 0.8)]
+    assert test_at(first, 10) is None and test_at(first, 59) == 0.5 and test_at(first, 200) == 0.6
+    assert calls_to_match(first, 0.7) == 60 and calls_to_match(first, 0.75) is None
+    mean = mean_curve([first, second])
+    assert [calls for calls, _ in mean] == [30, 60, 90, 120]  # none before both have a key
+    assert mean[0][1] == pytest.approx(0.55) and mean[2][1] == pytest.approx(0.75)
+    assert calls_to_match(mean, 0.7) == 90
+
+
+def test_verdict_says_after_how_many_calls_auto_first_matched_the_best_peer():
+    from benchmarks.compare_report import goal, verdict_lines
+
+    rows = [_compare_row("dspy-gepa", 0.70, 300), _compare_row("dspy-mipro", 0.60, 200),
+            _compare_row("promptsearch-auto", 0.72, 300)]
+    for row in rows:
+        row["note"] = ""
+    curves = {("sentiment", "0"): [(40, 0.5), (90, 0.71), (300, 0.72)]}
+    [line] = verdict_lines(rows, "m", curves)
+    assert line["best DSPy"] == "dspy-gepa" and line["auto test at its calls"] == "0.72"
+    assert line["auto first ≥ its test at"] == "90 calls (0.30×)"
+    assert line["≤ ⅓ its calls"] == "yes"
+    assert "≥ the best DSPy optimizer's on 1; " in goal([line])
+    assert "within a third of that optimizer's calls on 1" in goal([line])
+    [slow] = verdict_lines(rows, "m", {("sentiment", "0"): [(150, 0.70)]})
+    assert slow["≤ ⅓ its calls"] == "**no**"

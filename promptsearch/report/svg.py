@@ -94,9 +94,10 @@ class _Frame:
 
 
 def line_chart(series: list[Series], title: str, x_label: str, y_label: str,
-               y_range: tuple[float, float] = (0.0, 1.0)) -> str:
-    """Step lines (a best-so-far curve only changes when a better key is found)."""
-    xs = [x for s in series for x, _ in s.points] or [0.0, 1.0]
+               y_range: tuple[float, float] = (0.0, 1.0), marks: Sequence[Series] = ()) -> str:
+    """Step lines (a best-so-far curve only changes when a better key is found); `marks` are
+    single results drawn as dots (a run whose intermediate scores are unknown)."""
+    xs = [x for s in (*series, *marks) for x, _ in s.points] or [0.0, 1.0]
     frame = _Frame(title, x_label, y_label, (0.0, max(xs) or 1.0), y_range)
     for index, one in enumerate(series):
         path, previous = [], None
@@ -107,7 +108,11 @@ def line_chart(series: list[Series], title: str, x_label: str, y_label: str,
             previous = y
         frame.parts.append(f'<path d="{" ".join(path)}" fill="none" stroke-width="2.5" '
                            f'stroke="{PALETTE[index % len(PALETTE)]}"/>')
-    frame.legend([s.name for s in series])
+    for index, one in enumerate(marks, len(series)):
+        for x, y in one.points:
+            frame.parts.append(f'<circle cx="{frame.x(x):.1f}" cy="{frame.y(y):.1f}" r="5" '
+                               f'fill="{PALETTE[index % len(PALETTE)]}"/>')
+    frame.legend([s.name for s in (*series, *marks)])
     return frame.svg()
 
 

@@ -24,6 +24,7 @@ OPTIMIZERS = ("mipro", "copro", "bootstrap", "gepa")
 TRAIN_EXAMPLES = 50
 DSPY_DEMOS = 4  # demos per DSPy program (its optimizers' own default), at most search.max_demos
 TASK_TOKENS, PROPOSER_TOKENS = 96, 256
+GEPA_MINIBATCH = 3  # GEPA's reflection minibatch (its default)
 
 
 class DSPyStrategy(Strategy):
@@ -39,6 +40,8 @@ class DSPyStrategy(Strategy):
         # program (not while bootstrapping demos): the raw material of a budget curve.
         self.evaluations: list[tuple[int, float]] = []
         self.lms: tuple = ()
+        self.limit: Optional[int] = None  # the calls DSPy may spend (None: no cap)
+        self.stopped_at_cap = False  # GEPA ended by the cap, with its best program so far
 
     def tokens(self) -> int:
         """Tokens DSPy's calls used, as the provider reported them."""
@@ -76,6 +79,7 @@ class DSPyStrategy(Strategy):
         enable_local_models()
         meter = self.context.meter
         limit = None if meter is None or meter.lm_calls is None else meter.lm_calls - reserve
+        self.limit = limit
         task_lm = _budgeted_lm(dspy, self.context.task_model, meter, limit, proposer=False)
         prompt_lm = _budgeted_lm(dspy, self.context.proposer, meter, limit, proposer=True)
         self.lms = (task_lm, prompt_lm)
@@ -109,8 +113,25 @@ class DSPyStrategy(Strategy):
                 num_candidate_programs=4, num_threads=1)
             return optimizer.compile(program, trainset=train, valset=dev)
         optimizer = dspy.GEPA(metric=_feedback(metric), reflection_lm=prompt_lm, auto="light",
-                              num_threads=1, seed=seed)
+                              num_threads=1, seed=seed, reflection_minibatch_size=GEPA_MINIBATCH,
+                              gepa_kwargs={"stop_callbacks": self._gepa_stopper(len(dev))})
         return optimizer.compile(program, trainset=train, valset=dev)
+
+    def _gepa_stopper(self, dev_size: int):
+        """GEPA's light preset plans more metric calls than a small cap holds, and a run cut
+        off mid-iteration returns nothing. GEPA asks its stoppers before each iteration, so
+        this one ends it while one more iteration (two minibatches, a full dev evaluation and
+        a reflection) still fits: GEPA then returns the best program it has, as it would at
+        its own budget's end."""
+        meter, room = self.context.meter, dev_size + 2 * GEPA_MINIBATCH + 1
+
+        def at_cap(state) -> bool:
+            if meter is None or self.limit is None or meter.spent.lm_calls + room <= self.limit:
+                return False
+            self.stopped_at_cap = True
+            return True
+
+        return at_cap
 
     def _signature(self, dspy):
         space = self.context.space
