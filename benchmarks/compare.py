@@ -6,8 +6,10 @@
 Contenders: the task's seed prompt (no search), promptsearch `auto` and `tpe`, and DSPy's MIPROv2
 (auto="light"), COPRO, BootstrapFewShotWithRandomSearch and GEPA (its reflection model the task
 model, as a user without a bigger model runs it) through DSPy's own API and format
-(benchmarks/compare_dspy.py). Task and proposer calls count together; test scoring is outside
-the budget for everyone. Appends one row per task × model × contender × seed to
+(benchmarks/compare_dspy.py). Task and proposer (or reflection) calls count together; test
+scoring is outside the budget for everyone. Every contender has the same cap: GEPA's light
+preset plans more calls than a few hundred, so it is ended while one more of its iterations
+fits and returns the best program it has (the row's note says so). Appends one row per task × model × contender × seed to
 results/benchmarks/compare.csv as each finishes (rows already there are skipped, so a stopped
 benchmark resumes), the budget curves to curves.csv (best dev score after each candidate and,
 for promptsearch, its best-dev key's test score: benchmarks/compare_curve.py), then rewrites

@@ -159,7 +159,8 @@ def goal(lines: list[dict]) -> str:
         return ""
     at_least = sum(line["auto test ≥"] == "yes" for line in chosen)
     third = sum(line.get("≤ ⅓ its calls") == "yes" for line in chosen)
-    return (f"\nOver {len(chosen)} tasks (seed means): `auto`'s final test score ≥ the best DSPy "
+    tasks = f"{len(chosen)} task" + ("s" if len(chosen) != 1 else "")
+    return (f"\nOver {tasks} (seed means): `auto`'s final test score ≥ the best DSPy "
             f"optimizer's on {at_least}; its test curve reached that optimizer's final test "
             f"score within a third of that optimizer's calls on {third}.\n")
 
