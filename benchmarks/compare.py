@@ -9,11 +9,12 @@ model, as a user without a bigger model runs it) through DSPy's own API and form
 (benchmarks/compare_dspy.py). Task and proposer (or reflection) calls count together; test
 scoring is outside the budget for everyone. Every contender has the same cap: GEPA's light
 preset plans more calls than a few hundred, so it is ended while one more of its iterations
-fits and returns the best program it has (the row's note says so). Appends one row per task × model × contender × seed to
-results/benchmarks/compare.csv as each finishes (rows already there are skipped, so a stopped
-benchmark resumes), the budget curves to curves.csv (best dev score after each candidate and,
-for promptsearch, its best-dev key's test score: benchmarks/compare_curve.py), then rewrites
-compare.md and curves.html (charts per task and model).
+fits and returns the best program it has (the row's note says so). Appends one row per task ×
+model × contender × seed to results/benchmarks/compare.csv as each finishes (rows already
+there are skipped, so a stopped benchmark resumes), the budget curves to curves.csv (best dev
+score after each candidate and, for promptsearch, its best-dev key's test score:
+benchmarks/compare_curve.py), then rewrites compare.md and curves.html (charts per task and
+model).
 
 With --match-dspy, the DSPy contenders of a task run first and each promptsearch contender's
 budget is cut to the calls the best of them actually used (highest test score; the fewest calls

@@ -40,7 +40,6 @@ class DSPyStrategy(Strategy):
         # program (not while bootstrapping demos): the raw material of a budget curve.
         self.evaluations: list[tuple[int, float]] = []
         self.lms: tuple = ()
-        self.limit: Optional[int] = None  # the calls DSPy may spend (None: no cap)
         self.stopped_at_cap = False  # GEPA ended by the cap, with its best program so far
 
     def tokens(self) -> int:
@@ -79,14 +78,13 @@ class DSPyStrategy(Strategy):
         enable_local_models()
         meter = self.context.meter
         limit = None if meter is None or meter.lm_calls is None else meter.lm_calls - reserve
-        self.limit = limit
         task_lm = _budgeted_lm(dspy, self.context.task_model, meter, limit, proposer=False)
         prompt_lm = _budgeted_lm(dspy, self.context.proposer, meter, limit, proposer=True)
         self.lms = (task_lm, prompt_lm)
         program = dspy.Predict(self._signature(dspy))
         try:
             with dspy.context(lm=task_lm, adapter=_counting_adapter(dspy, meter)):
-                return self._compile(dspy, program, prompt_lm)
+                return self._compile(dspy, program, prompt_lm, limit)
         except (BudgetExhausted, _StopDSPy):
             self.failure = "budget spent before DSPy finished"
         except Exception as exc:  # DSPy's own failures (e.g. unparseable replies) end the arm
@@ -94,7 +92,7 @@ class DSPyStrategy(Strategy):
         log.warning("%s: %s; its starting program is scored instead", self.name, self.failure)
         return program
 
-    def _compile(self, dspy, program, prompt_lm):
+    def _compile(self, dspy, program, prompt_lm, limit: Optional[int]):
         train, dev, metric = self._examples(dspy), self._dev(dspy), self._metric()
         seed = self.context.seed
         demos = min(DSPY_DEMOS, self.context.space.demo_counts[-1])  # search.max_demos holds
@@ -114,10 +112,10 @@ class DSPyStrategy(Strategy):
             return optimizer.compile(program, trainset=train, valset=dev)
         optimizer = dspy.GEPA(metric=_feedback(metric), reflection_lm=prompt_lm, auto="light",
                               num_threads=1, seed=seed, reflection_minibatch_size=GEPA_MINIBATCH,
-                              gepa_kwargs={"stop_callbacks": self._gepa_stopper(len(dev))})
+                              gepa_kwargs={"stop_callbacks": self._gepa_stopper(len(dev), limit)})
         return optimizer.compile(program, trainset=train, valset=dev)
 
-    def _gepa_stopper(self, dev_size: int):
+    def _gepa_stopper(self, dev_size: int, limit: Optional[int]):
         """GEPA's light preset plans more metric calls than a small cap holds, and a run cut
         off mid-iteration returns nothing. GEPA asks its stoppers before each iteration, so
         this one ends it while one more iteration (two minibatches, a full dev evaluation and
@@ -126,7 +124,7 @@ class DSPyStrategy(Strategy):
         meter, room = self.context.meter, dev_size + 2 * GEPA_MINIBATCH + 1
 
         def at_cap(state) -> bool:
-            if meter is None or self.limit is None or meter.spent.lm_calls + room <= self.limit:
+            if meter is None or limit is None or meter.spent.lm_calls + room <= limit:
                 return False
             self.stopped_at_cap = True
             return True
