@@ -35,16 +35,17 @@ from . import (
 )
 from .harness import REPO, read_rows
 
-# Markdown table -> (its CSV, the function that renders it from that CSV alone)
-TABLES: dict[str, tuple[str, Callable[[Path], str]]] = {
-    "tasks.md": ("tasks.csv", tasks_table.render),
-    "faults.md": ("faults.csv", faults.render),
-    "metric_change.md": ("metric_change.csv", metric_change.render),
-    "reasoning.md": ("reasoning.csv", reasoning.render),
-    "judge.md": ("judge.csv", judge.render),
-    "likelihood.md": ("likelihood.csv", likelihood.render),
-    "models.md": ("models.csv", models.render),
-    "benchmarks/compare.md": ("benchmarks/compare.csv", compare_report.render),
+# Markdown table -> (its CSV, the function that renders it from that CSV alone, the benchmark
+# module whose command makes the CSV)
+TABLES: dict[str, tuple[str, Callable[[Path], str], str]] = {
+    "tasks.md": ("tasks.csv", tasks_table.render, "tasks_table"),
+    "faults.md": ("faults.csv", faults.render, "faults"),
+    "metric_change.md": ("metric_change.csv", metric_change.render, "metric_change"),
+    "reasoning.md": ("reasoning.csv", reasoning.render, "reasoning"),
+    "judge.md": ("judge.csv", judge.render, "judge"),
+    "likelihood.md": ("likelihood.csv", likelihood.render, "likelihood"),
+    "models.md": ("models.csv", models.render, "models"),
+    "benchmarks/compare.md": ("benchmarks/compare.csv", compare_report.render, "compare"),
 }
 ARCHIVE = "archive"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -59,20 +60,13 @@ def problems(results: Path) -> list[str]:
             found.append(f"{md}: no benchmark regenerates it (fix: register its render() in "
                          "benchmarks/check.py, or move it to results/archive/)")
             continue
-        csv_name, render = TABLES[name]
+        csv_name, render, benchmark = TABLES[name]
         if render(results / csv_name) != md.read_text(encoding="utf-8"):
             found.append(f"{md}: differs from what its CSV renders (fix: rerun "
-                         f"`python -m benchmarks.{_benchmark_of(render)}`; never "
-                         "edit a table by hand)")
+                         f"`python -m benchmarks.{benchmark}`; never edit a table by hand)")
     for csv_file in _files(results, "*.csv"):
         found += _unrecorded_rows(csv_file)
     return found
-
-
-def _benchmark_of(render: Callable) -> str:
-    """The benchmark module that writes a table (a long one keeps its report apart, as
-    compare and compare_report)."""
-    return render.__module__.split(".")[-1].removesuffix("_report")
 
 
 def _files(results: Path, pattern: str) -> list[Path]:

@@ -30,11 +30,12 @@ from pathlib import Path
 from promptsearch import run
 from promptsearch.api import open_store
 from promptsearch.core.stats import score_interval
-from promptsearch.pipeline.prepare import evaluator_for, prepare
+from promptsearch.pipeline.prepare import evaluator_for, prepare, task_metric
 from promptsearch.task.data import load_dataset
 
 from .compare_curve import test_curve
 from .compare_dspy import run_dspy
+from .compare_paired import append_scores
 from .compare_report import best_dspy, write_curves_page, write_summary
 from .harness import append_row, done_keys, read_rows
 from .strategies import configured
@@ -51,19 +52,31 @@ DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translatio
 
 
 def run_contender(task, contender: str, store, results: Path,
-                  threads: int) -> tuple[dict, list]:
+                  threads: int) -> tuple[dict, list, dict]:
+    """The contender's compare row, its budget curve and its final prompt's test score per
+    example id."""
     if contender == "seed-prompt":
-        return score_seed(task, store, threads), []
+        fields, by_example = score_seed(task, store, threads)
+        return fields, [], by_example
     if contender.startswith("dspy-"):
-        fields, points = run_dspy(task, contender.removeprefix("dspy-"), _budget(task), threads)
-        return fields, [(calls, best, None) for calls, best in points]
+        fields, points, by_example = run_dspy(task, contender.removeprefix("dspy-"),
+                                              _budget(task), threads)
+        return fields, [(calls, best, None) for calls, best in points], by_example
     started = time.monotonic()
     result = run(task, store=store, results_dir=results, threads=threads)
     fields = _search_row(result, store, time.monotonic() - started)
-    return fields, test_curve(task, store, result, threads)
+    return fields, test_curve(task, store, result, threads), winner_scores(store, result)
 
 
-def score_seed(task, store, threads: int) -> dict:
+def winner_scores(store, result) -> dict:
+    """The winner's recorded test answers' scores (None for an LM error), by example id."""
+    winner = next(row for row in result.finalists if row["winner"])
+    recorded = store.get_evaluations(result.run_id, winner["key_id"], "test")
+    return {example_id: None if row["error"] is not None else row["score"]
+            for example_id, row in recorded.items()}
+
+
+def score_seed(task, store, threads: int) -> tuple[dict, dict]:
     """The task's first seed prompt as written, no demos: what a user starts from."""
     prepared = prepare(task, None, threads)
     prepared.lm.cache = store
@@ -72,10 +85,11 @@ def score_seed(task, store, threads: int) -> dict:
     started = time.monotonic()
     test = evaluator.score(key, prepared.dataset.test, "test")
     low, high = score_interval(prepared.metric, test.answers())
-    return {"test": test.score, "test_lo": low, "test_hi": high, "lm_calls": 0,
-            "proposer_calls": 0, "tokens": 0, "seconds": round(time.monotonic() - started, 1),
-            "parse_failures": test.unparseable, "search_parse_failures": 0,
-            "note": "no search; seconds = test scoring"}
+    fields = {"test": test.score, "test_lo": low, "test_hi": high, "lm_calls": 0,
+              "proposer_calls": 0, "tokens": 0, "seconds": round(time.monotonic() - started, 1),
+              "parse_failures": test.unparseable, "search_parse_failures": 0,
+              "note": "no search; seconds = test scoring"}
+    return fields, dict(zip(test.example_ids, test.scores))
 
 
 def _search_row(result, store, seconds: float) -> dict:
@@ -155,6 +169,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
     args = parser.parse_args()
     csv_path, curves_path = args.out / "compare.csv", args.out / "curves.csv"
+    scores_path = args.out / "test_scores.csv"
     done = done_keys(csv_path, KEY)
     store = open_store(args.out / "store")
     model = args.model.removeprefix("local/")
@@ -167,14 +182,16 @@ def main() -> None:
                           "budget": args.budget}
                 budget, note = _contender_budget(args, csv_path, common)
                 task = _task_for(name, contender, args, seed, budget)
-                fields, points = run_contender(task, contender, store, args.out / "runs",
-                                               args.threads)
+                fields, points, by_example = run_contender(task, contender, store,
+                                                           args.out / "runs", args.threads)
                 if note:
                     fields["note"] = "; ".join(filter(None, [fields.get("note"), note]))
                 for calls, best, test in points:
                     append_row(curves_path, {**common, "lm_calls": calls, "best_dev": best,
                                              "test": test}, CURVE_COLUMNS)
                 dataset = load_dataset(task)
+                append_scores(scores_path, common, task_metric(task, dataset),
+                              [example.id for example in dataset.test], by_example)
                 append_row(csv_path, {**common, "dev_size": len(dataset.dev),
                                       "dev_split": task.config.data.dev_split,
                                       "test_examples": len(dataset.test), **fields}, COLUMNS)

@@ -14,8 +14,9 @@ from promptsearch.search.base import Context
 from promptsearch.search.strategies.dspy import dspy_strategy, score_program
 
 
-def run_dspy(task, optimizer: str, budget: int, threads: int) -> tuple[dict, list[tuple]]:
-    """The contender's row fields and its budget curve [(LM calls, best dev so far)]."""
+def run_dspy(task, optimizer: str, budget: int, threads: int) -> tuple[dict, list[tuple], dict]:
+    """The contender's row fields, its budget curve [(LM calls, best dev so far)] and its test
+    score per example id."""
     prepared = prepare(task, None, threads)
     meter = BudgetMeter(lm_calls=budget)
     context = Context(prepared.space, task.config.search.seed, prepared.proposer, meter,
@@ -34,7 +35,8 @@ def run_dspy(task, optimizer: str, budget: int, threads: int) -> tuple[dict, lis
            "parse_failures": failures,
            "search_parse_failures": meter.spent.parse_failures,
            "note": strategy.failure or _cap_note(strategy)}
-    return row, curve(strategy.evaluations, len(prepared.dataset.dev))
+    by_example = {example.id: score for example, score in zip(prepared.dataset.test, scores)}
+    return row, curve(strategy.evaluations, len(prepared.dataset.dev)), by_example
 
 
 def curve(evaluations: list[tuple[int, float]], dev_size: int) -> list[tuple[int, float]]:

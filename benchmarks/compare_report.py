@@ -11,9 +11,11 @@ from pathlib import Path
 from promptsearch.report.svg import Series, line_chart
 
 from .compare_curve import calls_to_match, mean_curve, test_at
+from .compare_paired import ROW_KEY, paired, read_scores
 from .harness import commits_of, markdown_table, read_rows
 
 Curves = dict[tuple[str, str], list[tuple[float, float]]]  # (task, seed) -> auto's test curve
+PAIRED = "auto − it, paired"
 
 ORDER = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro", "dspy-copro",
          "dspy-bootstrap", "dspy-gepa"]
@@ -82,7 +84,10 @@ def markdown_table_of(lines: list[dict]) -> str:
                           list(lines[0]))
 
 
-def verdict_lines(rows: list[dict], model: str, curves: Curves) -> list[dict]:
+def verdict_lines(rows: list[dict], model: str, curves: Curves,
+                  scores: dict | None = None) -> list[dict]:
+    """The verdict's lines; with per-example test scores (compare_paired.read_scores), each
+    line also gives `auto` minus that optimizer, paired on the same test examples."""
     lines = []
     mine = [r for r in rows if r["model"] == model]
     for task, seed in sorted({(r["task"], r["seed"]) for r in mine}):
@@ -91,8 +96,26 @@ def verdict_lines(rows: list[dict], model: str, curves: Curves) -> list[dict]:
         auto = [r for r in same if r["contender"] == "promptsearch-auto"]
         if not dspy or not auto:
             continue
-        lines.append(_line(task, seed, best_dspy(dspy), auto[0], curves.get((task, seed))))
-    return lines + seed_means(mine, curves)
+        best = best_dspy(dspy)
+        lines.append(_with_paired(_line(task, seed, best, auto[0], curves.get((task, seed))),
+                                  scores, same, [seed], best["contender"]))
+    return lines + seed_means(mine, curves, scores)
+
+
+def _with_paired(line: dict, scores: dict | None, rows: list[dict], seeds: list[str],
+                 contender: str) -> dict:
+    """The line with `auto` minus `contender` paired over these seeds' test examples (pooled),
+    when per-example scores were given ("–" where some row has none)."""
+    if scores is None:
+        return line
+
+    def key(name: str, seed: str) -> tuple:
+        row = next(r for r in rows if (r["task"], r["contender"], r["seed"]) ==
+                   (line["task"], name, seed))
+        return tuple(row[column] for column in ROW_KEY)
+
+    pairs = [(key("promptsearch-auto", seed), key(contender, seed)) for seed in seeds]
+    return {**line, PAIRED: paired(scores, pairs) or "–"}
 
 
 def _line(task: str, seed: str, best: dict, auto: dict, curve=None) -> dict:
@@ -114,7 +137,8 @@ def _line(task: str, seed: str, best: dict, auto: dict, curve=None) -> dict:
     return line
 
 
-def seed_means(rows: list[dict], curves: Curves | None = None) -> list[dict]:
+def seed_means(rows: list[dict], curves: Curves | None = None,
+               scores: dict | None = None) -> list[dict]:
     """Per task run with several seeds: `auto`'s mean against the DSPy optimizer with the best
     mean (test score and calls averaged over the seeds), and `auto`'s curve averaged over them."""
     lines, curves = [], curves or {}
@@ -135,7 +159,9 @@ def seed_means(rows: list[dict], curves: Curves | None = None) -> list[dict]:
         seed_curves = [curves[(task, seed)] for seed in seeds if (task, seed) in curves]
         curve = mean_curve(seed_curves) if len(seed_curves) == len(seeds) else None
         if dspy and auto:
-            lines.append(_line(task, f"mean of {len(seeds)}", best_dspy(dspy), auto, curve))
+            best = best_dspy(dspy)
+            line = _line(task, f"mean of {len(seeds)}", best, auto, curve)
+            lines.append(_with_paired(line, scores, rows, seeds, best["contender"]))
     return lines
 
 
@@ -170,6 +196,8 @@ def render(csv_path: Path) -> str:
     rows = read_rows(csv_path)
     curves_path = csv_path.with_name("curves.csv")
     curve_rows = read_rows(curves_path) if curves_path.exists() else []
+    scores_path = csv_path.with_name("test_scores.csv")
+    scores = read_scores(read_rows(scores_path)) if scores_path.exists() else None
     parts = ["# promptsearch vs DSPy optimizers under one LM-call cap\n",
              f"`python -m benchmarks.compare` at {commits_of(rows)} · test score of each "
              "contender's final prompt (95% bootstrap CI in compare.csv), LM calls it spent "
@@ -182,10 +210,14 @@ def render(csv_path: Path) -> str:
              "all proposer calls counted from the start) says after how many calls it first "
              "matched the best DSPy optimizer's final test score. With 100 test examples a "
              "score's 95% interval is about ±0.1: a difference of a few points is not one "
-             "this table can tell apart.\n"]
+             "this table can tell apart. `auto − it, paired` pairs the two prompts' answers "
+             "on the same test examples (test_scores.csv; the seeds' examples pooled for a "
+             "mean): the difference in the task's metric, its paired 95% BCa interval and a "
+             "two-sided permutation p-value, which tell apart smaller differences than the "
+             "two separate intervals; `–` where a row predates per-example scores.\n"]
     for model in sorted({r["model"] for r in rows}):
         parts += [f"\n## {model}\n", pivot(rows, model)]
-        lines = verdict_lines(rows, model, auto_curves(curve_rows, model))
+        lines = verdict_lines(rows, model, auto_curves(curve_rows, model), scores)
         if lines:
             parts += ["\npromptsearch `auto` against the best DSPy optimizer per task and seed "
                       "(and over the seeds, where a task ran with several):\n",

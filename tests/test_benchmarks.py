@@ -67,8 +67,15 @@ def test_compare_harness_writes_its_columns_and_resumes(tmp_path):
     assert float(searched[-1]["lm_calls"]) == float(rows[1]["lm_calls"])
     assert not any(r["test"] for r in curve if r["contender"] == "dspy-bootstrap")
     assert "promptsearch-tpe" in (tmp_path / "compare.md").read_text()
+    scores = _rows(tmp_path / "test_scores.csv")
+    assert [r["contender"] for r in scores] == [r["contender"] for r in rows]
+    assert len({r["examples"] for r in scores}) == 1  # every contender answered the same test
+    for row, scored in zip(rows, scores):  # each row's test score is the mean of its scores
+        values = [float(cell) for cell in scored["scores"].split()]
+        assert len(values) == 10 and sum(values) / 10 == pytest.approx(float(row["test"]))
     again = _bench(*args, out=tmp_path)
     assert again.returncode == 0 and len(_rows(tmp_path / "compare.csv")) == 3  # resumed: done
+    assert len(_rows(tmp_path / "test_scores.csv")) == 3
 
 
 def _compare_row(contender: str, test: float, calls: int, task="sentiment") -> dict:

@@ -70,7 +70,7 @@ def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -
     dataset = load_dataset(task)
     fields = config.data.input_fields
     judge = _judge_lm(task, store, threads)
-    metric = _metric(task, dataset, judge)
+    metric = task_metric(task, dataset, judge)
     if judge is None:  # a judge is checked by its rubric: trying it would be a model call
         _try_metric(metric, dataset, task.source)
     for index, seed in enumerate(config.prompt.seeds):
@@ -161,7 +161,7 @@ def _judge_lm(task: Task, store: Optional[Store], threads: Optional[int]) -> Opt
     return _make_lm(task, spec.judge.model, store, threads)
 
 
-def _metric(task: Task, dataset: Dataset, judge: Optional[LM] = None) -> Metric:
+def task_metric(task: Task, dataset: Dataset, judge: Optional[LM] = None) -> Metric:
     """The task's metric; a structured target's combines one per field."""
     config = task.config
     if judge is not None:
