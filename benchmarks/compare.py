@@ -35,9 +35,9 @@ from promptsearch.task.data import load_dataset
 
 from .compare_curve import test_curve
 from .compare_dspy import run_dspy
-from .compare_paired import append_scores
+from .compare_paired import SCORE_COLUMNS, append_scores
 from .compare_report import best_dspy, write_curves_page, write_summary
-from .harness import append_row, done_keys, read_rows
+from .harness import append_row, done_keys, read_rows, write_rows
 from .strategies import configured
 
 CONTENDERS = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro",
@@ -154,6 +154,17 @@ def _contender_budget(args, csv_path: Path, common: dict) -> tuple[int, str]:
     return budget, f"budget {budget}: the calls {contender} used"
 
 
+def drop_unfinished(path: Path, common: dict, columns: list[str]) -> None:
+    """Forget the curve or score rows of a contender without a compare row (a benchmark killed
+    between its appends), so that its rerun does not write them twice."""
+    if not path.exists():
+        return
+    rows = read_rows(path)
+    kept = [row for row in rows if any(row[k] != str(v) for k, v in common.items())]
+    if len(kept) < len(rows):
+        write_rows(path, kept, columns)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="local/gemma-3-270m")
@@ -180,6 +191,8 @@ def main() -> None:
                     continue
                 common = {"task": name, "model": model, "contender": contender, "seed": seed,
                           "budget": args.budget}
+                for path, columns in ((curves_path, CURVE_COLUMNS), (scores_path, SCORE_COLUMNS)):
+                    drop_unfinished(path, common, columns)
                 budget, note = _contender_budget(args, csv_path, common)
                 task = _task_for(name, contender, args, seed, budget)
                 fields, points, by_example = run_contender(task, contender, store,

@@ -90,3 +90,21 @@ def test_verdict_pairs_auto_with_the_best_peer_per_seed_and_over_the_seeds(tmp_p
     del scores[("plurals", "m", "dspy-mipro", "1", "300")]  # a row from before the scores
     lines = verdict_lines(rows, "m", {}, scores)
     assert [line[PAIRED] for line in lines][1:] == ["–", "–"]
+
+
+def test_a_rerun_forgets_the_curve_of_a_contender_killed_before_its_compare_row(tmp_path):
+    from benchmarks.compare import CURVE_COLUMNS, drop_unfinished
+    from benchmarks.harness import append_row, read_rows
+
+    path = tmp_path / "curves.csv"
+    for contender in ("dspy-mipro", "promptsearch-auto"):
+        for calls in (30, 60):
+            append_row(path, {**_common(contender), "lm_calls": calls, "best_dev": 0.5,
+                              "test": "", "commit": "a" * 40, "command": "earlier"},
+                       CURVE_COLUMNS)
+    drop_unfinished(path, {**_common("promptsearch-auto"), "seed": 0, "budget": 300},
+                    CURVE_COLUMNS)
+    rows = read_rows(path)
+    assert [(r["contender"], r["lm_calls"]) for r in rows] == [("dspy-mipro", "30"),
+                                                               ("dspy-mipro", "60")]
+    assert {(r["commit"], r["command"]) for r in rows} == {("a" * 40, "earlier")}
