@@ -503,6 +503,8 @@ def test_verdict_says_after_how_many_calls_auto_first_matched_the_best_peer():
     assert line["auto first ≥ its test at"] == "90 calls (0.30×)"
     assert line["≤ ⅓ its calls"] == "yes"
     assert "≥ the best DSPy optimizer's on 1; " in goal([line])
-    assert "within a third of that optimizer's calls on 1" in goal([line])
+    assert "on 1 of those, its test curve had reached" in goal([line])
+    fell = {**line, "auto test ≥": "**no**"}  # passed the peer early, ended below it
+    assert "≥ the best DSPy optimizer's on 0; on 0 of those" in goal([fell])
     [slow] = verdict_lines(rows, "m", {("sentiment", "0"): [(150, 0.70)]})
     assert slow["≤ ⅓ its calls"] == "**no**"
