@@ -21,7 +21,8 @@ from .harness import append_row
 
 SCORE_COLUMNS = ["task", "model", "contender", "seed", "budget", "metric", "examples", "scores"]
 ROW_KEY = ("task", "model", "contender", "seed", "budget")
-Scores = dict[tuple, list[Optional[float]]]  # ROW_KEY values -> per-example scores, in order
+# ROW_KEY values -> (fingerprint of the test examples, their scores in order)
+Scores = dict[tuple, tuple[str, list[Optional[float]]]]
 
 
 def fingerprint(example_ids: list[str]) -> str:
@@ -40,13 +41,13 @@ def append_scores(path, common: dict, metric: Metric, example_ids: list[str],
     return True
 
 
-def read_scores(rows: list[dict]) -> dict[tuple, tuple[str, list[Optional[float]]]]:
-    """{ROW_KEY values: (examples fingerprint, scores)} from test_scores.csv's rows."""
+def read_scores(rows: list[dict]) -> Scores:
+    """The per-example scores of test_scores.csv's rows."""
     return {tuple(row[c] for c in ROW_KEY): (row["examples"], [
         None if cell == "-" else float(cell) for cell in row["scores"].split()]) for row in rows}
 
 
-def paired(scores: dict, pairs: list[tuple[tuple, tuple]]) -> Optional[str]:
+def paired(scores: Scores, pairs: list[tuple[tuple, tuple]]) -> Optional[str]:
     """`a` minus `b` over every (a, b) pair of row keys (one pair per seed, pooled), with its
     paired 95% interval and permutation p-value; None when any pair lacks scores or the two
     rows did not answer the same test examples."""
@@ -62,7 +63,11 @@ def paired(scores: dict, pairs: list[tuple[tuple, tuple]]) -> Optional[str]:
         return None
     # per-example metrics only are written, so the mean of the scores is the metric
     mean_of_scores = Metric("mean of per-example scores", per_example=None)
-    result = compare(mean_of_scores, Answers([None] * len(mine), [""] * len(mine), mine),
-                     Answers([None] * len(theirs), [""] * len(theirs), theirs))
+    result = compare(mean_of_scores, _scored(mine), _scored(theirs))
     return (f"{result.delta:+.2f} [{result.low:+.2f}, {result.high:+.2f}], "
             f"p={result.p_value:.2f} (n={result.examples})")
+
+
+def _scored(scores: list[float]) -> Answers:
+    """Answers known only by their scores (what a per-example metric's mean needs)."""
+    return Answers([None] * len(scores), [""] * len(scores), scores)

@@ -11,7 +11,7 @@ from pathlib import Path
 from promptsearch.report.svg import Series, line_chart
 
 from .compare_curve import calls_to_match, mean_curve, test_at
-from .compare_paired import ROW_KEY, paired, read_scores
+from .compare_paired import ROW_KEY, Scores, paired, read_scores
 from .harness import commits_of, markdown_table, read_rows
 
 Curves = dict[tuple[str, str], list[tuple[float, float]]]  # (task, seed) -> auto's test curve
@@ -85,7 +85,7 @@ def markdown_table_of(lines: list[dict]) -> str:
 
 
 def verdict_lines(rows: list[dict], model: str, curves: Curves,
-                  scores: dict | None = None) -> list[dict]:
+                  scores: Scores | None = None) -> list[dict]:
     """The verdict's lines; with per-example test scores (compare_paired.read_scores), each
     line also gives `auto` minus that optimizer, paired on the same test examples."""
     lines = []
@@ -102,7 +102,7 @@ def verdict_lines(rows: list[dict], model: str, curves: Curves,
     return lines + seed_means(mine, curves, scores)
 
 
-def _with_paired(line: dict, scores: dict | None, rows: list[dict], seeds: list[str],
+def _with_paired(line: dict, scores: Scores | None, rows: list[dict], seeds: list[str],
                  contender: str) -> dict:
     """The line with `auto` minus `contender` paired over these seeds' test examples (pooled),
     when per-example scores were given ("–" where some row has none)."""
@@ -138,7 +138,7 @@ def _line(task: str, seed: str, best: dict, auto: dict, curve=None) -> dict:
 
 
 def seed_means(rows: list[dict], curves: Curves | None = None,
-               scores: dict | None = None) -> list[dict]:
+               scores: Scores | None = None) -> list[dict]:
     """Per task run with several seeds: `auto`'s mean against the DSPy optimizer with the best
     mean (test score and calls averaged over the seeds), and `auto`'s curve averaged over them."""
     lines, curves = [], curves or {}
