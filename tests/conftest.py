@@ -132,7 +132,8 @@ def write_task(folder: Path, text: str, name: str = "task.yaml") -> Path:
 
 
 def write_upper_task(folder: Path) -> Path:
-    """A generation task the scripted model solves once a key has demos."""
+    """A generation task the scripted model solves once a key has demos. Its search spends the
+    whole budget (stop_at_perfect_dev: false), or it would end at the first key with demos."""
     words = [f"word{i}" for i in range(120)]
     write_jsonl(folder / "data" / "train.jsonl",
                 [{"input": w, "output": w.upper()} for w in words[:100]])
@@ -151,6 +152,7 @@ prompt:
 search:
   strategy: tpe
   budget: {lm_calls: 120}
+  stop_at_perfect_dev: false
   seed: 3
 """)
 

@@ -28,6 +28,21 @@ def test_run_writes_a_lock_file_whose_winner_beats_the_seed(upper_task, fake_mod
     assert "run" not in json.dumps(lock["key"])  # the key holds content only
 
 
+def test_a_search_stops_at_the_first_key_perfect_on_dev(upper_task, fake_model, tmp_path):
+    """Ties go to the earliest trial, so once a key answers all of dev right the budget left
+    could buy only ties: the run stops there, says why, and that key wins."""
+    upper_task.write_text(upper_task.read_text().replace("  stop_at_perfect_dev: false\n", ""))
+    store = open_store(storage=f"sqlite:///{tmp_path / 'saturated.db'}")
+    result = run(upper_task, store=store, results_dir=tmp_path / "results")
+    assert result.stopped.startswith("dev saturated (trial ")
+    assert "all 10 dev examples right; a larger data.dev_size" in result.stopped
+    rows = store.list_candidates(result.run_id)
+    perfect = [row["trial"] for row in rows if row["dev_score"] == 1.0]
+    assert perfect == [max(row["trial"] for row in rows)]  # nothing was scored after it
+    assert f"trial {perfect[0]} " in result.stopped
+    assert result.lock["spent"]["lm_calls"] < 120 and result.lock["scores"]["dev"] == 1.0
+
+
 def test_rerun_makes_no_model_call_and_finds_the_same_winner(upper_task, fake_model, tmp_path):
     results = tmp_path / "results"
     first = run(upper_task, results_dir=results)

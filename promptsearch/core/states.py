@@ -63,6 +63,7 @@ class StopReason(StrEnum):
     BUDGET = "budget"
     STRATEGY_FINISHED = "strategy finished"
     CONVERGED = "converged"
+    DEV_SATURATED = "dev saturated"  # a key is perfect on dev: later keys could only tie it
     INTERRUPTED = "interrupted"
     ERROR_RATE = "error rate"
     DECLARED_DEAD = "declared dead"

@@ -218,10 +218,11 @@ ADDED_SETTINGS = ((("search", "reasoning"), False), (("search", "dev_score"), "m
 
 
 def run_id_prefix(task: Task, dataset_hash: str) -> str:
-    """The run's identity: the task config and data, less what only says when to stop for
-    failing calls (a run stopped by --max-error-rate resumes with another limit)."""
+    """The run's identity: the task config and data, less what only says when to stop (a run
+    stopped by --max-error-rate or at a perfect dev score resumes with another setting)."""
     config = task.config.model_dump(mode="json")
-    config["search"].pop("max_error_rate", None)
+    for stop_rule in ("max_error_rate", "stop_at_perfect_dev"):
+        config["search"].pop(stop_rule, None)
     for path, default in ADDED_SETTINGS:  # tasks that leave them keep their run ids
         *sections, name = path
         holder = config[sections[0]] if sections else config

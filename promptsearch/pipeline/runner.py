@@ -64,7 +64,7 @@ def _search(prepared: Prepared, store: Store, run_id: str, evaluator: Evaluator,
             score_dev = make_scorer(config.search.racing_on(), evaluator, prepared.dataset.dev,
                                     context.pool, meter)
             stop = optimize(strategy, score_dev, meter, store, run_id, observer,
-                            config.search.max_error_rate)
+                            config.search.max_error_rate, config.search.stop_at_perfect_dev)
     except KeyboardInterrupt:
         stop = Stop(StopReason.INTERRUPTED)
     finally:

@@ -91,6 +91,9 @@ class WorkerLoop(SearchLoop):
     def _take_turn(self, turn: Turn) -> Optional[Stop]:
         self._read_others()
         context = self.strategy.context
+        saturated = self.saturated()  # another worker's key may be perfect
+        if saturated:
+            return saturated
         self.known.add(turn.number)
         if turn.adopted_key:  # a dead worker's key: finish it (its answers are kept)
             key = PromptKey.from_dict(self.store.get_key(turn.adopted_key))
@@ -206,7 +209,8 @@ def _search(prepared, store, run_id, evaluator, strategy, meter, shared_run, wor
     scorer = make_scorer(search.racing_on(), evaluator, prepared.dataset.dev,
                          strategy.context.pool, meter)
     loop = WorkerLoop(strategy, scorer, meter, store, run_id, observer or Observer(),
-                      search.max_error_rate, shared_run=shared_run, worker_id=worker_id,
+                      search.max_error_rate, search.stop_at_perfect_dev,
+                      shared_run=shared_run, worker_id=worker_id,
                       evaluator=evaluator, dev=prepared.dataset.dev)
     return loop.run()
 

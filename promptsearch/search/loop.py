@@ -13,6 +13,7 @@ from promptsearch.search.base import Candidate, Strategy, rankable
 
 MAX_REPEATS = 50  # consecutive already-scored keys before a strategy is deemed converged
 ERROR_RATE_MIN_CALLS = 20  # judge the error rate only on a meaningful number of calls
+PERFECT = 1 - 1e-9  # metric scores lie in [0, 1]; a mean of ones may round below 1
 
 
 @dataclass
@@ -41,11 +42,13 @@ class Observer:
 
 
 def optimize(strategy: Strategy, score_dev, meter: BudgetMeter, store, run_id: str,
-             observer: Observer, max_error_rate: Optional[float] = None) -> Stop:
+             observer: Observer, max_error_rate: Optional[float] = None,
+             stop_at_perfect: bool = True) -> Stop:
     """Ask, score on dev (`score_dev(key)`: plain or racing), tell, until the budget or the
-    strategy is done, or (with max_error_rate) too many calls fail. Returns why it stopped."""
+    strategy is done, a key is perfect on dev (with stop_at_perfect), or (with max_error_rate)
+    too many calls fail. Returns why it stopped."""
     return SearchLoop(strategy, score_dev, meter, store, run_id, observer,
-                      max_error_rate).run()
+                      max_error_rate, stop_at_perfect).run()
 
 
 class SearchLoop:
@@ -53,15 +56,20 @@ class SearchLoop:
     reservation in the shared budget) and ends."""
 
     def __init__(self, strategy: Strategy, score_dev, meter: BudgetMeter, store, run_id: str,
-                 observer: Observer, max_error_rate: Optional[float] = None):
+                 observer: Observer, max_error_rate: Optional[float] = None,
+                 stop_at_perfect: bool = True):
         self.strategy, self.score_dev, self.meter = strategy, score_dev, meter
         self.store, self.run_id, self.observer = store, run_id, observer
         self.errors = ErrorRate(max_error_rate)
+        self.stop_at_perfect = stop_at_perfect
         self.best: Optional[float] = None
         self.repeats = 0
 
     def run(self) -> Stop:
         while self.meter.can_start_trial():
+            stop = self.saturated()
+            if stop:
+                return stop
             candidate = self.next_candidate()
             if candidate is None:
                 return Stop(StopReason.STRATEGY_FINISHED)
@@ -69,6 +77,9 @@ class SearchLoop:
             if stop:
                 return stop
         return Stop(StopReason.BUDGET, self.meter.exhausted_by() or "trials")
+
+    def saturated(self) -> Optional[Stop]:
+        return dev_saturated(self.strategy.context.pool) if self.stop_at_perfect else None
 
     def next_candidate(self) -> Optional[Candidate]:
         return self.strategy.ask()
@@ -103,6 +114,19 @@ class SearchLoop:
     def record(self, candidate: Candidate, result: KeyScore) -> None:
         """The candidate's row and the run's spending, in one transaction."""
         record_candidate(self.store, self.run_id, candidate, result, self.meter.snapshot())
+
+
+def dev_saturated(pool) -> Optional[Stop]:
+    """Why to stop once the best key scored perfectly on dev, else None. Ties go to the earliest
+    trial, so no later key could take its place: the rest of the budget would buy only ties
+    (on a 15-example dev set, most of a 300-call budget was spent this way: docs/benchmarks.md).
+    A larger dev set is what tells such keys apart, so the reason says so."""
+    best = pool.best()
+    if best is None or best.score < PERFECT:
+        return None
+    return Stop(StopReason.DEV_SATURATED,
+                f"(trial {best.candidate.trial} answered all {best.result.examples} dev examples "
+                "right; a larger data.dev_size would tell keys apart)")
 
 
 class ErrorRate:

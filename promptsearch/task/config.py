@@ -141,6 +141,10 @@ class SearchSpec(_Strict):
     # errors. Half by default: a short outage passes (its calls are asked again after the
     # search), a long one stops the run. 1: never stop.
     max_error_rate: float = Field(0.5, gt=0, le=1)
+    # Stop once a key answers every dev example right: ties go to the earliest trial, so the
+    # budget left could buy only ties. false: spend it all (to confirm several perfect keys on
+    # fresh examples with `confirm`, say); a larger dev_size is the better cure.
+    stop_at_perfect_dev: bool = True
     # Off by default: reasoning costs many tokens a call and helps multi-step tasks only.
     # true: the built-in cues; or {max_tokens: N, cues: [...]}.
     reasoning: Union[bool, ReasoningSpec] = False
