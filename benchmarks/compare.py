@@ -37,7 +37,7 @@ from .compare_curve import test_curve
 from .compare_dspy import run_dspy
 from .compare_paired import SCORE_COLUMNS, append_scores
 from .compare_report import best_dspy, write_curves_page, write_summary
-from .harness import append_row, done_keys, read_rows, write_rows
+from .harness import append_row, done_keys, provenance, read_rows, write_rows
 from .strategies import configured
 
 CONTENDERS = ["seed-prompt", "promptsearch-auto", "promptsearch-tpe", "dspy-mipro",
@@ -70,7 +70,7 @@ def run_contender(task, contender: str, store, results: Path,
 
 def winner_scores(store, result) -> dict:
     """The winner's recorded test answers' scores (None for an LM error), by example id."""
-    winner = next(row for row in result.finalists if row["winner"])
+    winner = result.winner
     recorded = store.get_evaluations(result.run_id, winner["key_id"], "test")
     return {example_id: None if row["error"] is not None else row["score"]
             for example_id, row in recorded.items()}
@@ -93,7 +93,7 @@ def score_seed(task, store, threads: int) -> tuple[dict, dict]:
 
 
 def _search_row(result, store, seconds: float) -> dict:
-    winner = next(row for row in result.finalists if row["winner"])
+    winner = result.winner
     dev_row = next(c for c in store.ranked_candidates(result.run_id)
                    if c["key_id"] == winner["key_id"])
     spent = result.lock["spent"]
@@ -179,6 +179,7 @@ def main() -> None:
                         help="give promptsearch the calls the best DSPy contender used")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     csv_path, curves_path = args.out / "compare.csv", args.out / "curves.csv"
     scores_path = args.out / "test_scores.csv"
     done = done_keys(csv_path, KEY)

@@ -41,7 +41,7 @@ def test_curve(task, store, result, threads: int) -> list[tuple[int, float, floa
     run, ending with its winner at the calls it spent."""
     spent = result.lock["spent"]
     points = incumbents(store.list_candidates(result.run_id), spent["proposer_calls"])
-    winner = next(row for row in result.finalists if row["winner"])
+    winner = result.winner
     known = {row["key_id"]: row["test"] for row in result.finalists}
     missing = {key_id for _, _, key_id in points if key_id not in known}
     if missing:

@@ -19,7 +19,7 @@ from promptsearch import run
 from promptsearch.api import open_store
 from promptsearch.task.config import load_task
 
-from .harness import append_row, done_keys, markdown_table, read_rows
+from .harness import append_row, done_keys, markdown_table, provenance, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
 DEFAULT_TASKS = ["sentiment", "singular_to_plural", "larger_animal", "translation_en-fr",
@@ -66,7 +66,7 @@ def calls_to_winner(store, result) -> int:
 
 
 def row(task, strategy, seed, racing, budget, result, seconds, store) -> dict:
-    winner = next(r for r in result.finalists if r["winner"])
+    winner = result.winner
     baseline = next((r for r in result.finalists if r["baseline"]), None)
     spent = result.lock["spent"]
     return {"task": task.name, "strategy": strategy, "seed": seed, "racing": racing,
@@ -102,6 +102,7 @@ def main() -> None:
                              "default: the task's)")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     csv_path = args.out / "strategies.csv"
     done = done_keys(csv_path, KEY)
     store = open_store(args.out / "bench")

@@ -56,13 +56,14 @@ def main() -> None:
 
 def _row(name: str, config: str, result, seconds: float) -> dict:
     seed = next(row for row in result.finalists if row["baseline"])
-    winner = next(row for row in result.finalists if row["winner"])
+    winner = result.winner
     spent = result.lock["spent"]
     return {"task": name, "config": config, "seed_test": seed["test"], "seed_lo": seed["test_lo"],
             "seed_hi": seed["test_hi"], "winner_test": winner["test"],
             "winner_lo": winner["test_lo"], "winner_hi": winner["test_hi"],
             "delta": winner["delta"], "p_value": winner["p_value"], "p_holm": winner["p_holm"],
-            "finalists": len(result.finalists), "lm_calls": spent["lm_calls"], "proposer_calls": spent["proposer_calls"],
+            "finalists": len(result.finalists), "lm_calls": spent["lm_calls"],
+            "proposer_calls": spent["proposer_calls"],
             "model_calls": spent["model_calls"], "test_calls": spent["test_calls"],
             "seconds": round(seconds, 1), "winner_key": result.lock["key_id"]}
 

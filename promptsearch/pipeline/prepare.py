@@ -62,6 +62,11 @@ class RunResult:
     version: Optional[int] = None  # the new version recorded, if the run improved on the last
     promotion: str = ""  # why the winner did or did not become a new version
 
+    @property
+    def winner(self) -> dict:
+        """The finalists' row of the key the run chose (its dev and test scores, its key id)."""
+        return next(row for row in self.finalists if row["winner"])
+
 
 def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -> Prepared:
     """Validate everything a run will touch (data, metric, templates, model), making no call."""
