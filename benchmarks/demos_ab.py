@@ -19,7 +19,7 @@ from promptsearch.search.space import Point
 from promptsearch.evaluation.evaluate import paired_answers
 from promptsearch.core.stats import compare as compare_answers, score_interval
 
-from .harness import append_row, done_keys, markdown_table, read_rows
+from .harness import append_row, done_keys, markdown_table, provenance, read_rows
 
 TASKS = Path(__file__).parent / "tasks"
 COLUMNS = ["task", "k", "random", "random_lo", "random_hi", "retrieved", "retrieved_lo",
@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     csv_path = args.out / "demos_ab.csv"
     done = done_keys(csv_path, ("task", "k"))
     store = open_store(args.out / "bench")

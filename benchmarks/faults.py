@@ -32,7 +32,7 @@ from promptsearch.pipeline.prepare import prepare
 from promptsearch.storage.store import Store, default_url, evaluations
 
 from .fake_api import FakeAPI
-from .harness import markdown_table, read_rows, write_rows
+from .harness import markdown_table, provenance, read_rows, write_rows
 from .strategies import configured
 
 COLUMNS = ["scenario", "fault", "injected", "retried", "recovered", "errors", "lost"]
@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=120, help="dev LM calls per scenario")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     os.environ.setdefault("FAKE_API_KEY", "sk-fake-faults")  # the fake API ignores it
     rows = []
     for persistent in (False, True):

@@ -22,8 +22,9 @@ PROVENANCE = ["commit", "command"]
 
 @functools.lru_cache(maxsize=1)
 def provenance() -> dict:
-    """This process's commit and command line (computed once: the code cannot change under a
-    running benchmark)."""
+    """This process's commit and command line, computed once. A benchmark's main() calls it
+    first: its first row may come an hour later, when the tree may have changed, and the code
+    that runs is the code imported at the start."""
     return {"commit": current_commit(), "command": _command()}
 
 

@@ -38,7 +38,7 @@ from promptsearch.search.base import Candidate, Context
 from promptsearch.search.components import add_paraphrases
 from promptsearch.search.strategies.random import RandomStrategy
 
-from .harness import append_row, done_keys, markdown_table, read_rows, write_rows
+from .harness import append_row, done_keys, markdown_table, provenance, read_rows, write_rows
 from .strategies import configured
 
 TASKS = ["antonyms", "first_word_letter", "larger_animal", "negation", "sentiment",
@@ -198,6 +198,7 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     scores_path = args.out / "selection_scores.csv"
     if not args.tasks and not scores_path.exists():
         parser.error(f"{scores_path} does not exist yet: name tasks to score with --tasks")

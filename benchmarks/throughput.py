@@ -31,7 +31,7 @@ from promptsearch.search.space import Point
 from promptsearch.storage.store import Store, default_url
 
 from .fake_api import FakeAPI
-from .harness import append_row, markdown_table
+from .harness import append_row, markdown_table, provenance
 from .strategies import configured
 
 COLUMNS = ["measurement", "setting", "calls", "seconds", "calls_per_s", "ratio", "target",
@@ -233,6 +233,7 @@ def main() -> None:
     parser.add_argument("--parts", nargs="*", choices=PARTS, default=list(PARTS))
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)

@@ -25,7 +25,15 @@ from pathlib import Path
 from promptsearch.api import open_store
 from promptsearch.pipeline.prepare import prepare
 
-from .harness import append_row, decimals, done_keys, markdown_table, read_rows, write_rows
+from .harness import (
+    append_row,
+    decimals,
+    done_keys,
+    markdown_table,
+    provenance,
+    read_rows,
+    write_rows,
+)
 from .selection import held_out_of_choice, redrawn
 from .strategies import configured
 
@@ -116,6 +124,7 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     scores_path = args.out / "selection_scores.csv"
     points_path = args.out / "selection_points.csv"
     if not scores_path.exists():

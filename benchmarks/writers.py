@@ -34,7 +34,15 @@ from promptsearch.search.mutators import requests
 from promptsearch.search.mutators.propose import call, clean_instruction
 from promptsearch.search.strategies.proposing import shown_text
 
-from .harness import append_row, decimals, done_keys, markdown_table, read_rows, write_rows
+from .harness import (
+    append_row,
+    decimals,
+    done_keys,
+    markdown_table,
+    provenance,
+    read_rows,
+    write_rows,
+)
 from .selection import redrawn, test_scores
 from .strategies import configured
 
@@ -158,6 +166,7 @@ def main() -> None:
     parser.add_argument("--written", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
+    provenance()  # the code's commit, read before the runs (edits meanwhile don't count)
     scores_path = args.out / "writers_scores.csv"
     store = open_store(args.out / "bench")
     for name in args.tasks:

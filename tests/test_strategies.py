@@ -154,3 +154,27 @@ def test_no_key_carries_more_demos_than_max_demos(strategy, upper_task, fake_mod
 def test_dspy_bootstrap_keeps_to_max_demos(upper_task, fake_model, tmp_path):
     counts = _demo_counts_with_max_demos(upper_task, tmp_path, "dspy-bootstrap", 1)
     assert counts == {0, 1}, counts  # its starting program has none; bootstrapped ones carry 1
+
+
+def test_only_a_ranked_perfect_dev_score_saturates_the_search():
+    """A perfect score that racing cut short or that lost calls to errors is no reason to stop:
+    only a key the pool ranks can no longer be beaten on dev."""
+    from promptsearch.evaluation.evaluate import KeyScore
+    from promptsearch.search.base import Candidate, Pool
+    from promptsearch.search.loop import dev_saturated
+
+    def scored(trial: int, scores: list, **flags) -> tuple:
+        key = PromptKey(instruction=f"key {trial}")
+        mean = sum(s for s in scores if s is not None) / len(scores)
+        return Candidate(trial, key, "test"), KeyScore(key.id, mean, scores, [None] * len(scores),
+                                                       **flags)
+
+    pool = Pool()
+    pool.add(*scored(0, [1.0, 0.0, 1.0]))
+    pool.add(*scored(1, [1.0, 1.0], pruned=True))
+    pool.add(*scored(2, [1.0, None, 1.0], errors=1))
+    assert dev_saturated(pool) is None
+    pool.add(*scored(3, [1.0, 1.0, 1.0]))
+    pool.add(*scored(4, [1.0, 1.0, 1.0]))
+    stop = dev_saturated(pool)
+    assert str(stop).startswith("dev saturated (trial 3 answered all 3 dev examples right")
