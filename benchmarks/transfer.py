@@ -25,15 +25,8 @@ from pathlib import Path
 from promptsearch.api import open_store
 from promptsearch.pipeline.prepare import prepare
 
-from .harness import (
-    append_row,
-    decimals,
-    done_keys,
-    markdown_table,
-    provenance,
-    read_rows,
-    write_rows,
-)
+from .harness import append_row, decimals, done_keys, markdown_table, read_rows, write_rows
+from .harness import provenance
 from .selection import held_out_of_choice, redrawn
 from .strategies import configured
 

@@ -34,15 +34,8 @@ from promptsearch.search.mutators import requests
 from promptsearch.search.mutators.propose import call, clean_instruction
 from promptsearch.search.strategies.proposing import shown_text
 
-from .harness import (
-    append_row,
-    decimals,
-    done_keys,
-    markdown_table,
-    provenance,
-    read_rows,
-    write_rows,
-)
+from .harness import append_row, decimals, done_keys, markdown_table, read_rows, write_rows
+from .harness import provenance
 from .selection import redrawn, test_scores
 from .strategies import configured
 
