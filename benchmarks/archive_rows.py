@@ -38,11 +38,12 @@ def archive(results: Path, contender: str, label: str, model: Optional[str] = No
             continue
         columns = _header(source)
         rows = read_rows(source)
-        chosen = [row for row in rows if row["contender"] == contender
-                  and (model is None or row["model"] == model)]
+        chosen, kept = [], []
+        for row in rows:
+            matches = row["contender"] == contender and model in (None, row["model"])
+            (chosen if matches else kept).append(row)
         if chosen:
-            _write_as_is(target, chosen, columns)
-            kept = [row for row in rows if row not in chosen]
+            write_rows(target, chosen, columns)  # their own commit and command are kept
             write_rows(source, kept, columns)
         moved[table] = len(chosen)
     if any(moved.values()):
@@ -56,16 +57,6 @@ def archive(results: Path, contender: str, label: str, model: Optional[str] = No
 def _header(path: Path) -> list[str]:
     with path.open(newline="") as handle:
         return next(csv.reader(handle))
-
-
-def _write_as_is(path: Path, rows: list[dict], columns: list[str]) -> None:
-    """Rows with the commit and command they were made at (write_rows would stamp them with
-    this process's only where they lack one, and they never do)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _note(readme: Path, label: str, contender: str, model: Optional[str],

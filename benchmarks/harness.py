@@ -60,9 +60,7 @@ def done_keys(path: Path, key_columns: Iterable[str]) -> set[tuple]:
 
 def append_row(path: Path, row: dict, columns: list[str]) -> None:
     """Append `row`, with this process's commit and command unless the row brings its own."""
-    columns = columns + [c for c in PROVENANCE if c not in columns]
-    row = {**provenance(), **{k: v for k, v in row.items() if v is not None or k not in
-                              PROVENANCE}}
+    columns = _with_provenance(columns)
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
     if not new:
@@ -75,14 +73,32 @@ def append_row(path: Path, row: dict, columns: list[str]) -> None:
         writer = csv.DictWriter(handle, fieldnames=columns)
         if new:
             writer.writeheader()
-        writer.writerow({c: row.get(c) for c in columns})
+        writer.writerow(_stamped(row, columns))
 
 
 def write_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
-    """A derived table, written afresh (it is recomputed whole, not grown row by row)."""
+    """A derived table, written afresh in one pass (it is recomputed whole, not grown row by
+    row); no rows, no file."""
     path.unlink(missing_ok=True)
-    for row in rows:
-        append_row(path, row, columns)
+    if not rows:
+        return
+    columns = _with_provenance(columns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(_stamped(row, columns) for row in rows)
+
+
+def _with_provenance(columns: list[str]) -> list[str]:
+    return columns + [c for c in PROVENANCE if c not in columns]
+
+
+def _stamped(row: dict, columns: list[str]) -> dict:
+    """`row` in `columns`, with this process's commit and command unless it brings its own."""
+    row = {**provenance(), **{k: v for k, v in row.items() if v is not None or k not in
+                              PROVENANCE}}
+    return {c: row.get(c) for c in columns}
 
 
 def commits_of(rows: list[dict]) -> str:
