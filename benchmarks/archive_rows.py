@@ -13,13 +13,12 @@ Rerunning `python -m benchmarks.compare` then makes those rows anew at HEAD.
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 from pathlib import Path
 from typing import Optional
 
 from .compare_report import write_curves_page, write_summary
-from .harness import current_commit, read_rows, write_rows
+from .harness import current_commit, header_of, read_rows, write_rows
 
 TABLES = ("compare.csv", "curves.csv", "test_scores.csv")
 
@@ -36,7 +35,7 @@ def archive(results: Path, contender: str, label: str, model: Optional[str] = No
         source = results / "benchmarks" / table
         if not source.exists():
             continue
-        columns = _header(source)
+        columns = header_of(source)
         rows = read_rows(source)
         chosen, kept = [], []
         for row in rows:
@@ -52,11 +51,6 @@ def archive(results: Path, contender: str, label: str, model: Optional[str] = No
         write_curves_page(results / "benchmarks" / "curves.csv",
                           results / "benchmarks" / "curves.html")
     return moved
-
-
-def _header(path: Path) -> list[str]:
-    with path.open(newline="") as handle:
-        return next(csv.reader(handle))
 
 
 def _note(readme: Path, label: str, contender: str, model: Optional[str],

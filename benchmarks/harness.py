@@ -64,9 +64,7 @@ def append_row(path: Path, row: dict, columns: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
     if not new:
-        with path.open(newline="") as handle:
-            header = next(csv.reader(handle), [])
-        if header != columns:
+        if header_of(path) != columns:
             raise SystemExit(f"{path}: its columns are not this benchmark's ({', '.join(columns)})"
                              f" (fix: move it to results/archive/ and run again)")
     with path.open("a", newline="") as handle:
@@ -74,6 +72,12 @@ def append_row(path: Path, row: dict, columns: list[str]) -> None:
         if new:
             writer.writeheader()
         writer.writerow(_stamped(row, columns))
+
+
+def header_of(path: Path) -> list[str]:
+    """A CSV's column names as written in its first line ([] for an empty file)."""
+    with path.open(newline="") as handle:
+        return next(csv.reader(handle), [])
 
 
 def write_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
