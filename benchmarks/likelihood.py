@@ -83,8 +83,7 @@ def main() -> None:
 
 
 def _search_row(store, result, seconds: float) -> dict:
-    rows, winner = result.finalists, result.winner
-    seed = next(row for row in rows if row["baseline"])
+    rows, winner, seed = result.finalists, result.winner, result.baseline
     answers = store.get_evaluations(result.run_id, winner["key_id"], "test").values()
     seeds = store.get_evaluations(result.run_id, seed["key_id"], "test").values()
     correlation = spearmanr([r["dev"] for r in rows], [r["test"] for r in rows]).statistic

@@ -76,7 +76,7 @@ def main() -> None:
 
 def row_of(prepared, store, result, seconds: float) -> dict:
     """The seed prompt and the winner on test, with their recorded answers' tokens."""
-    seed = next(row for row in result.finalists if row["baseline"])
+    seed = result.baseline
     winner = result.winner
     keys = {name: PromptKey.from_dict(result.lock[part]["key"] if part else result.lock["key"])
             for name, part in (("winner", None), ("seed", "baseline"))}

@@ -67,7 +67,7 @@ def calls_to_winner(store, result) -> int:
 
 def row(task, strategy, seed, racing, budget, result, seconds, store) -> dict:
     winner = result.winner
-    baseline = next((r for r in result.finalists if r["baseline"]), None)
+    baseline = result.baseline
     spent = result.lock["spent"]
     return {"task": task.name, "strategy": strategy, "seed": seed, "racing": racing,
             "budget": budget, "dev_split": task.config.data.dev_split,

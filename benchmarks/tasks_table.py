@@ -55,7 +55,7 @@ def main() -> None:
 
 
 def _row(name: str, config: str, result, seconds: float) -> dict:
-    seed = next(row for row in result.finalists if row["baseline"])
+    seed = result.baseline
     winner = result.winner
     spent = result.lock["spent"]
     return {"task": name, "config": config, "seed_test": seed["test"], "seed_lo": seed["test_lo"],

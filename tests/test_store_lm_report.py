@@ -66,7 +66,7 @@ def test_a_failing_test_example_is_counted_not_scored_wrong(upper_task, fake_mod
     fake_model.fail_on = _failing_task(upper_task, "test")
     store = open_store(tmp_path / "results")
     result = run(upper_task, store=store, results_dir=tmp_path / "results")
-    winner = next(row for row in result.finalists if row["winner"])
+    winner = result.winner
     assert winner["errors"] == 1 and winner["test"] == 1.0  # the failed call is left out
     assert result.lock["scores"]["test_examples"] == 19
     assert result.lock["spent"]["errors"] == {"connection": sum(

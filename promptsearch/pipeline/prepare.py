@@ -67,6 +67,12 @@ class RunResult:
         """The finalists' row of the key the run chose (its dev and test scores, its key id)."""
         return next(row for row in self.finalists if row["winner"])
 
+    @property
+    def baseline(self) -> Optional[dict]:
+        """The finalists' row of the task's seed prompt, scored as written (None if the run
+        did not score it, as a DSPy optimizer's run may not)."""
+        return next((row for row in self.finalists if row["baseline"]), None)
+
 
 def prepare(task: Task, store: Optional[Store], threads: Optional[int] = None) -> Prepared:
     """Validate everything a run will touch (data, metric, templates, model), making no call."""
